@@ -1,0 +1,230 @@
+/*
+ * ingest.c - walking files and directories into documents (ingest.h).
+ * Directory loops are found by keeping the (device, inode) of every
+ * directory on the current walk stack.
+ */
+#include "ingest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct rs_walk {
+    const rs_ingest_cfg_t *cfg;
+    dev_t dev[64];
+    ino_t ino[64];
+    int depth;
+} rs_walk_t;
+
+rs_err_e rs_read_file(const char *path, uint64_t max, uint8_t **out, size_t *len, rs_error_t *err)
+{
+    const int is_stdin = strcmp(path, "-") == 0;
+    const int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    RS_RETURN_IF(fd < 0, err, RS_ERR_IO, "%s: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (max && (uint64_t)st.st_size > max) {
+            if (!is_stdin)
+                close(fd);
+            return rs_error_set(err, RS_ERR_TOO_LARGE, "%s: %lld bytes, over the limit of %llu (--max-document-size)",
+                                path, (long long)st.st_size, (unsigned long long)max);
+        }
+        cap = (size_t)st.st_size + 1;
+    }
+    uint8_t *buf = malloc(cap);
+    rs_err_e e = RS_OK;
+    if (!buf) {
+        e = rs_error_set(err, RS_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (;;) {
+        if (n == cap) {
+            if (max && n > max) {
+                e = rs_error_set(err, RS_ERR_TOO_LARGE, "%s: over the limit of %llu bytes (--max-document-size)", path,
+                                 (unsigned long long)max);
+                goto done;
+            }
+            uint8_t *b = realloc(buf, cap * 2);
+            if (!b) {
+                e = rs_error_set(err, RS_ERR_NOMEM, "%s: out of memory", path);
+                goto done;
+            }
+            buf = b;
+            cap *= 2;
+        }
+        const ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            e = rs_error_set(err, RS_ERR_IO, "%s: %s", path, strerror(errno));
+            goto done;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (max && n > max)
+        e = rs_error_set(err, RS_ERR_TOO_LARGE, "%s: over the limit of %llu bytes (--max-document-size)", path,
+                         (unsigned long long)max);
+done:
+    if (!is_stdin)
+        close(fd);
+    if (e != RS_OK) {
+        free(buf);
+        return e;
+    }
+    *out = buf;
+    *len = n;
+    return RS_OK;
+}
+
+static int rs_ext_ok(const char *exts, const char *name)
+{
+    if (strcmp(exts, "*") == 0)
+        return 1;
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name)
+        return 0;
+    const size_t el = strlen(dot + 1);
+    for (const char *p = exts; *p;) {
+        const size_t l = strcspn(p, ",");
+        if (l == el && strncasecmp(p, dot + 1, l) == 0)
+            return 1;
+        p += l;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+static rs_err_e rs_take_file(rs_walk_t *w, const char *path)
+{
+    rs_error_t err = {0};
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    rs_err_e e = rs_read_file(path, w->cfg->max_doc_bytes, &buf, &len, &err);
+    if (e == RS_ERR_NOMEM)
+        return e;
+    if (e != RS_OK)
+        return w->cfg->on_skip(w->cfg->ctx, path, err.msg);
+    rs_doc_t doc = {0};
+    doc.path = strdup(path);
+    if (!doc.path) {
+        free(buf);
+        return RS_ERR_NOMEM;
+    }
+    doc.text = buf;
+    doc.len = len;
+    doc.bytes = len;
+    return w->cfg->on_doc(w->cfg->ctx, &doc);
+}
+
+static int rs_cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static rs_err_e rs_walk_path(rs_walk_t *w, const char *path, int top);
+
+static rs_err_e rs_walk_dir(rs_walk_t *w, const char *path)
+{
+    char msg[512];
+    DIR *dir = opendir(path);
+    if (!dir) {
+        snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+        return w->cfg->on_skip(w->cfg->ctx, path, msg);
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    rs_err_e e = RS_OK;
+    for (struct dirent *de; (de = readdir(dir)) != NULL;) {
+        if (de->d_name[0] == '.')
+            continue; /* ".", "..", and hidden entries */
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **p = realloc(names, cap * sizeof *p);
+            if (!p) {
+                e = RS_ERR_NOMEM;
+                break;
+            }
+            names = p;
+        }
+        if (!(names[n] = strdup(de->d_name))) {
+            e = RS_ERR_NOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(dir);
+    if (e == RS_OK)
+        qsort(names, n, sizeof *names, rs_cmp_names);
+    const size_t plen = strlen(path);
+    for (size_t i = 0; i < n && e == RS_OK; i++) {
+        const size_t need = plen + strlen(names[i]) + 2;
+        char *child = malloc(need);
+        if (!child) {
+            e = RS_ERR_NOMEM;
+            break;
+        }
+        snprintf(child, need, "%s%s%s", path, (plen && path[plen - 1] == '/') ? "" : "/", names[i]);
+        e = rs_walk_path(w, child, 0);
+        free(child);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return e;
+}
+
+static rs_err_e rs_walk_path(rs_walk_t *w, const char *path, int top)
+{
+    char msg[512];
+    if (top && strcmp(path, "-") == 0)
+        return rs_take_file(w, path);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        struct stat lst;
+        if (errno == ELOOP || (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)))
+            snprintf(msg, sizeof msg, "%s: %s", path, errno == ELOOP ? "symlink loop" : "broken symlink");
+        else
+            snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+        return w->cfg->on_skip(w->cfg->ctx, path, msg);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        for (int i = 0; i < w->depth; i++)
+            if (w->dev[i] == st.st_dev && w->ino[i] == st.st_ino) {
+                snprintf(msg, sizeof msg, "%s: symlink loop (directory already being walked)", path);
+                return w->cfg->on_skip(w->cfg->ctx, path, msg);
+            }
+        if (w->depth == (int)(sizeof w->dev / sizeof w->dev[0])) {
+            snprintf(msg, sizeof msg, "%s: directories nested too deep", path);
+            return w->cfg->on_skip(w->cfg->ctx, path, msg);
+        }
+        w->dev[w->depth] = st.st_dev;
+        w->ino[w->depth] = st.st_ino;
+        w->depth++;
+        const rs_err_e e = rs_walk_dir(w, path);
+        w->depth--;
+        return e;
+    }
+    if (!S_ISREG(st.st_mode) && !top)
+        return RS_OK; /* sockets, devices and fifos inside directories */
+    if (!top && !rs_ext_ok(w->cfg->exts, path))
+        return RS_OK;
+    return rs_take_file(w, path);
+}
+
+rs_err_e rs_ingest_paths(const rs_ingest_cfg_t *cfg, const char *const *paths, size_t n)
+{
+    rs_walk_t w = {.cfg = cfg};
+    for (size_t i = 0; i < n; i++)
+        RS_FORWARD(rs_walk_path(&w, paths[i], 1));
+    return RS_OK;
+}

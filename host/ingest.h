@@ -1,0 +1,38 @@
+/*
+ * ingest.h - turning the paths a user gives into documents.
+ *
+ * A path is a file (always read), a directory (walked recursively, entries
+ * in byte order of their names, hidden entries skipped, files taken when
+ * their extension is in the list), or "-" for standard input. Each file is
+ * read whole into a buffer that the document then owns. Problems with one
+ * path (unreadable, a symlink loop, over the size limit) go to the skip
+ * callback and the walk goes on. One thread walks; documents are handed to
+ * the callback in walk order.
+ */
+#ifndef RS_INGEST_H
+#define RS_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "doc.h"   /* rs_doc_t */
+#include "error.h" /* rs_err_e */
+
+#define RS_DEFAULT_EXTS "txt,md,markdown,text"
+
+typedef struct rs_ingest_cfg {
+    const char *exts;        /* comma-separated, no dots; "*" takes all */
+    uint64_t max_doc_bytes;  /* larger files are skipped; 0: no limit */
+    /* The callback takes ownership of doc's contents (and frees them). A
+     * non-OK return stops the walk and is returned. */
+    rs_err_e (*on_doc)(void *ctx, rs_doc_t *doc);
+    rs_err_e (*on_skip)(void *ctx, const char *path, const char *why);
+    void *ctx;
+} rs_ingest_cfg_t;
+
+rs_err_e rs_ingest_paths(const rs_ingest_cfg_t *cfg, const char *const *paths, size_t n);
+
+/* Reads a whole file (or stdin for "-") into a new buffer. */
+rs_err_e rs_read_file(const char *path, uint64_t max, uint8_t **out, size_t *len, rs_error_t *err);
+
+#endif

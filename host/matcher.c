@@ -1,0 +1,254 @@
+/*
+ * matcher.c - compiling a lexicon and matching it on token windows
+ * (matcher.h). Built once by one thread; read-only while workers match.
+ */
+#include "matcher.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"    /* rs_hash64 */
+#include "unicode.h" /* rs_scalar_tokenize: patterns use the reference */
+
+#define RS_NONE UINT32_MAX
+
+typedef struct rs_mbuild {
+    rs_matcher_t *m;
+    size_t pat_cap, words_cap, arena_cap;
+} rs_mbuild_t;
+
+static int rs_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 64;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* Tokenizes one written word and appends its tokens as words; the last
+ * one is a glob when glob is set. Returns the number of words added, -1 on
+ * out of memory. */
+static int rs_add_word(rs_mbuild_t *b, const char *w, size_t len, int glob)
+{
+    rs_matcher_t *m = b->m;
+    rs_tokens_t t = {0};
+    t.tok_cap = len + 1;
+    t.fold_cap = 2 * len + 8;
+    t.tok = malloc(t.tok_cap * sizeof *t.tok);
+    t.fold = malloc(t.fold_cap);
+    int added = -1;
+    if (!t.tok || !t.fold)
+        goto out;
+    rs_scalar_tokenize((const uint8_t *)w, len, &t);
+    if (rs_grow((void **)&m->words, &b->words_cap, m->nwords + t.n, sizeof *m->words)
+        || rs_grow((void **)&m->arena, &b->arena_cap, m->arena_len + t.fold_len + 1, 1))
+        goto out;
+    for (size_t i = 0; i < t.n; i++) {
+        rs_mword_t *mw = &m->words[m->nwords++];
+        mw->off = (uint32_t)m->arena_len;
+        mw->len = t.tok[i].len;
+        mw->glob = glob && i + 1 == t.n;
+        memcpy(m->arena + m->arena_len, t.fold + t.tok[i].off, t.tok[i].len);
+        m->arena_len += t.tok[i].len;
+    }
+    added = (int)t.n;
+out:
+    free(t.tok);
+    free(t.fold);
+    return added;
+}
+
+static rs_err_e rs_index_first(rs_matcher_t *m, uint32_t pi)
+{
+    rs_mpat_t *p = &m->pat[pi];
+    const rs_mword_t *w = &m->words[p->word0];
+    rs_dict_t *d = w->glob ? &m->first_glob : &m->first_exact;
+    const uint8_t *k = m->arena + w->off;
+    int created;
+    const int64_t id = rs_dict_put(d, k, w->len, rs_hash64(k, w->len), &created);
+    if (id < 0)
+        return RS_ERR_NOMEM;
+    uint32_t *head = rs_dict_val(d, (size_t)id);
+    if (created) {
+        p->next = RS_NONE;
+    } else {
+        /* keep lexicon order along the chain: append at the end */
+        uint32_t at = *head;
+        while (m->pat[at].next != RS_NONE)
+            at = m->pat[at].next;
+        m->pat[at].next = pi;
+        p->next = RS_NONE;
+        return RS_OK;
+    }
+    *head = pi;
+    if (w->glob) {
+        size_t i = 0;
+        while (i < m->nglob_lens && m->glob_lens[i] < w->len)
+            i++;
+        if (i == m->nglob_lens || m->glob_lens[i] != w->len) {
+            if (m->nglob_lens == sizeof m->glob_lens / sizeof m->glob_lens[0])
+                return RS_ERR_TOO_LARGE;
+            memmove(&m->glob_lens[i + 1], &m->glob_lens[i], (m->nglob_lens - i) * sizeof m->glob_lens[0]);
+            m->glob_lens[i] = w->len;
+            m->nglob_lens++;
+        }
+    }
+    return RS_OK;
+}
+
+rs_err_e rs_matcher_build(rs_matcher_t *m, const rs_lexicon_t *lex)
+{
+    memset(m, 0, sizeof *m);
+    m->lex = lex;
+    m->ncat = lex->n;
+    rs_dict_init(&m->first_exact, sizeof(uint32_t));
+    rs_dict_init(&m->first_glob, sizeof(uint32_t));
+    m->cat_base = calloc(lex->n + 1, sizeof *m->cat_base);
+    if (!m->cat_base)
+        return RS_ERR_NOMEM;
+    rs_mbuild_t b = {.m = m};
+    uint32_t g = 0;
+    for (size_t c = 0; c < lex->n; c++) {
+        m->cat_base[c] = g;
+        const rs_lex_category_t *cat = &lex->cat[c];
+        for (size_t k = 0; k < cat->n; k++, g++) {
+            const char *text = cat->pat[k].text;
+            const size_t word0 = m->nwords;
+            size_t nw = 0;
+            for (const char *w = text; *w;) {
+                while (*w == ' ')
+                    w++;
+                size_t wl = strcspn(w, " ");
+                if (!wl)
+                    break;
+                const int glob = w[wl - 1] == '*';
+                const int added = rs_add_word(&b, w, wl - (size_t)glob, glob);
+                if (added < 0)
+                    return RS_ERR_NOMEM;
+                nw += (size_t)added;
+                w += wl;
+            }
+            if (nw == 0) {
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s: pattern '%s' has no word in it: ignored", cat->name, text);
+                if (rs_strlist_push(&m->warnings, msg, strlen(msg)) < 0)
+                    return RS_ERR_NOMEM;
+                continue;
+            }
+            if (rs_grow((void **)&m->pat, &b.pat_cap, m->npat + 1, sizeof *m->pat))
+                return RS_ERR_NOMEM;
+            m->pat[m->npat] = (rs_mpat_t){(uint32_t)c, g, (uint32_t)word0, (uint32_t)nw, RS_NONE};
+            RS_FORWARD(rs_index_first(m, (uint32_t)m->npat));
+            m->npat++;
+            if (nw > m->max_words)
+                m->max_words = (uint32_t)nw;
+        }
+    }
+    m->cat_base[lex->n] = g;
+    m->npat_total = g;
+    return RS_OK;
+}
+
+void rs_matcher_free(rs_matcher_t *m)
+{
+    free(m->cat_base);
+    free(m->pat);
+    free(m->words);
+    free(m->arena);
+    rs_dict_free(&m->first_exact);
+    rs_dict_free(&m->first_glob);
+    rs_strlist_free(&m->warnings);
+    memset(m, 0, sizeof *m);
+}
+
+rs_err_e rs_match_state_init(rs_match_state_t *s, const rs_matcher_t *m)
+{
+    memset(s, 0, sizeof *s);
+    const size_t n = m->ncat ? m->ncat : 1;
+    s->blocked = calloc(n, sizeof *s->blocked);
+    s->best_len = calloc(n, sizeof *s->best_len);
+    s->best_pat = calloc(n, sizeof *s->best_pat);
+    s->touched = calloc(n, sizeof *s->touched);
+    if (!s->blocked || !s->best_len || !s->best_pat || !s->touched) {
+        rs_match_state_free(s);
+        return RS_ERR_NOMEM;
+    }
+    return RS_OK;
+}
+
+void rs_match_state_free(rs_match_state_t *s)
+{
+    free(s->blocked);
+    free(s->best_len);
+    free(s->best_pat);
+    free(s->touched);
+    memset(s, 0, sizeof *s);
+}
+
+static int rs_word_matches(const rs_matcher_t *m, const rs_mword_t *w, const rs_tokens_t *t, size_t i)
+{
+    const rs_token_t *k = &t->tok[i];
+    if (w->glob ? k->len < w->len : k->len != w->len)
+        return 0;
+    return memcmp(t->fold + k->off, m->arena + w->off, w->len) == 0;
+}
+
+static void rs_try_chain(const rs_matcher_t *m, rs_match_state_t *s, const rs_tokens_t *t, size_t i,
+                         uint32_t pi)
+{
+    for (; pi != RS_NONE; pi = m->pat[pi].next) {
+        const rs_mpat_t *p = &m->pat[pi];
+        if (i + p->nwords > t->n)
+            continue;
+        uint32_t k = 1;
+        while (k < p->nwords && rs_word_matches(m, &m->words[p->word0 + k], t, i + k))
+            k++;
+        if (k < p->nwords)
+            continue;
+        const uint32_t c = p->cat;
+        if (s->best_len[c] == 0)
+            s->touched[s->ntouched++] = c;
+        if (p->nwords > s->best_len[c] || (p->nwords == s->best_len[c] && p->gpat < s->best_pat[c])) {
+            s->best_len[c] = p->nwords;
+            s->best_pat[c] = p->gpat;
+        }
+    }
+}
+
+void rs_matcher_run(const rs_matcher_t *m, rs_match_state_t *s, const rs_tokens_t *t, size_t from,
+                    size_t upto, uint64_t abs_base, rs_hit_fn hit, void *ctx)
+{
+    if (m->npat == 0)
+        return;
+    for (size_t i = from; i < upto; i++) {
+        const rs_token_t *k = &t->tok[i];
+        const uint8_t *bytes = t->fold + k->off;
+        s->ntouched = 0;
+        int64_t id = rs_dict_get(&m->first_exact, bytes, k->len, k->hash);
+        if (id >= 0)
+            rs_try_chain(m, s, t, i, *(const uint32_t *)rs_dict_val(&m->first_exact, (size_t)id));
+        for (size_t g = 0; g < m->nglob_lens && m->glob_lens[g] <= k->len; g++) {
+            const uint32_t gl = m->glob_lens[g];
+            id = rs_dict_get(&m->first_glob, bytes, gl, gl == k->len ? k->hash : rs_hash64(bytes, gl));
+            if (id >= 0)
+                rs_try_chain(m, s, t, i, *(const uint32_t *)rs_dict_val(&m->first_glob, (size_t)id));
+        }
+        const uint64_t at = abs_base + i;
+        for (size_t j = 0; j < s->ntouched; j++) {
+            const uint32_t c = s->touched[j];
+            if (at >= s->blocked[c]) {
+                s->blocked[c] = at + s->best_len[c];
+                hit(ctx, c, s->best_pat[c]);
+            }
+            s->best_len[c] = 0;
+        }
+    }
+}

@@ -1,0 +1,265 @@
+/*
+ * scan.c - one document into rs_stats_t (scan.h). Single-threaded per
+ * scanner; the configuration and matchers are shared read-only.
+ */
+#include "scan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h" /* rs_doc_parse */
+#include "hash.h"   /* rs_hash64 */
+
+rs_err_e rs_scanner_init(rs_scanner_t *sc, const rs_scan_cfg_t *cfg)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->cfg = cfg;
+    if (rs_match_state_init(&sc->mt, cfg->topics) != RS_OK
+        || rs_match_state_init(&sc->me, cfg->entities) != RS_OK) {
+        rs_scanner_free(sc);
+        return RS_ERR_NOMEM;
+    }
+    return RS_OK;
+}
+
+void rs_scanner_free(rs_scanner_t *sc)
+{
+    free(sc->win.tok);
+    free(sc->win.fold);
+    free(sc->spk);
+    rs_match_state_free(&sc->mt);
+    rs_match_state_free(&sc->me);
+    memset(sc, 0, sizeof *sc);
+}
+
+static rs_err_e rs_win_reserve(rs_tokens_t *w, size_t bytes)
+{
+    if (w->tok_cap < w->n + bytes + 1) {
+        const size_t cap = w->n + bytes + 1;
+        rs_token_t *t = realloc(w->tok, cap * sizeof *t);
+        if (!t)
+            return RS_ERR_NOMEM;
+        w->tok = t;
+        w->tok_cap = cap;
+    }
+    if (w->fold_cap < w->fold_len + 2 * bytes + 8) {
+        const size_t cap = w->fold_len + 2 * bytes + 8;
+        uint8_t *f = realloc(w->fold, cap);
+        if (!f)
+            return RS_ERR_NOMEM;
+        w->fold = f;
+        w->fold_cap = cap;
+    }
+    return RS_OK;
+}
+
+/* What a hit needs to know. */
+typedef struct rs_hit_ctx {
+    rs_lexstats_t *ls;
+    uint64_t doc;
+    int64_t speaker; /* stats speaker id, -1 for none */
+    rs_err_e err;
+} rs_hit_ctx_t;
+
+static void rs_on_hit(void *ctx, uint32_t cat, uint32_t gpat)
+{
+    rs_hit_ctx_t *h = ctx;
+    rs_cat_val_t *c = &h->ls->cat[cat];
+    c->hits++;
+    if (c->last_doc != h->doc) {
+        c->last_doc = h->doc;
+        c->docs++;
+    }
+    h->ls->pat_hits[gpat]++;
+    if (h->speaker >= 0) {
+        const uint32_t key[2] = {cat, (uint32_t)h->speaker};
+        const int64_t id = rs_dict_put(&h->ls->by_speaker, key, sizeof key, rs_hash64(key, sizeof key), NULL);
+        if (id < 0)
+            h->err = RS_ERR_NOMEM;
+        else
+            (*(uint64_t *)rs_dict_val(&h->ls->by_speaker, (size_t)id))++;
+    }
+}
+
+typedef struct rs_seg_run {
+    rs_scanner_t *sc;
+    rs_stats_t *st;
+    rs_hit_ctx_t ht, he;
+    int64_t prev; /* term id of the previous token in this segment, -1 none */
+    uint64_t tokens;
+} rs_seg_run_t;
+
+/* Counts tokens win[0..upto) and matches from them; then drops them. */
+static rs_err_e rs_win_consume(rs_seg_run_t *r, size_t upto)
+{
+    rs_scanner_t *sc = r->sc;
+    rs_tokens_t *w = &sc->win;
+    rs_stats_t *st = r->st;
+    const uint64_t doc = r->ht.doc;
+    for (size_t i = 0; i < upto; i++) {
+        const rs_token_t *k = &w->tok[i];
+        const int64_t id = rs_dict_put(&st->terms, w->fold + k->off, k->len, k->hash, NULL);
+        if (id < 0)
+            return RS_ERR_NOMEM;
+        rs_term_val_t *v = rs_dict_val(&st->terms, (size_t)id);
+        v->count++;
+        if (v->last_doc != doc) {
+            v->last_doc = doc;
+            v->docs++;
+        }
+        if (r->prev >= 0) {
+            const uint32_t key[2] = {(uint32_t)r->prev, (uint32_t)id};
+            const int64_t b = rs_dict_put(&st->bigrams, key, sizeof key, rs_hash64(key, sizeof key), NULL);
+            if (b < 0)
+                return RS_ERR_NOMEM;
+            (*(uint64_t *)rs_dict_val(&st->bigrams, (size_t)b))++;
+        }
+        r->prev = id;
+    }
+    rs_matcher_run(sc->cfg->topics, &sc->mt, w, 0, upto, sc->abs, rs_on_hit, &r->ht);
+    rs_matcher_run(sc->cfg->entities, &sc->me, w, 0, upto, sc->abs, rs_on_hit, &r->he);
+    if (r->ht.err != RS_OK || r->he.err != RS_OK)
+        return RS_ERR_NOMEM;
+    r->tokens += upto;
+    /* keep the rest (lookahead) at the front of the window */
+    const size_t keep = w->n - upto;
+    if (keep) {
+        size_t fold = 0;
+        for (size_t i = 0; i < keep; i++) {
+            rs_token_t t = w->tok[upto + i];
+            memmove(w->fold + fold, w->fold + t.off, t.len);
+            t.off = (uint32_t)fold;
+            fold += t.len;
+            w->tok[i] = t;
+        }
+        w->fold_len = fold;
+    } else {
+        w->fold_len = 0;
+    }
+    w->n = keep;
+    sc->abs += upto;
+    return RS_OK;
+}
+
+static size_t rs_piece_end(const uint8_t *s, size_t pos, size_t end)
+{
+    if (end - pos <= RS_CHUNK_BYTES)
+        return end;
+    /* a safe cut within the chunk; the byte at the cut must be visible */
+    size_t cut = rs_safe_cut(s + pos, RS_CHUNK_BYTES + 1);
+    if (cut == 0) {
+        cut = RS_CHUNK_BYTES;
+        while (cut > 1 && (s[pos + cut] & 0xC0) == 0x80)
+            cut--;
+    }
+    return pos + cut;
+}
+
+static rs_err_e rs_scan_segment(rs_seg_run_t *r, const rs_doc_t *d, const rs_segment_t *sg)
+{
+    rs_scanner_t *sc = r->sc;
+    rs_tokens_t *w = &sc->win;
+    const rs_kernels_t *k = sc->cfg->kernels;
+    uint32_t look = sc->cfg->topics->max_words;
+    if (sc->cfg->entities->max_words > look)
+        look = sc->cfg->entities->max_words;
+    look = look ? look - 1 : 0;
+    r->prev = -1;
+    r->tokens = 0;
+    w->n = 0;
+    w->fold_len = 0;
+    for (size_t pos = sg->start; pos < sg->end;) {
+        const size_t end = rs_piece_end(d->text, pos, sg->end);
+        RS_FORWARD(rs_win_reserve(w, end - pos));
+        k->tokenize(d->text + pos, end - pos, w);
+        pos = end;
+        if (pos < sg->end && w->n > look)
+            RS_FORWARD(rs_win_consume(r, w->n - look));
+    }
+    return rs_win_consume(r, w->n);
+}
+
+static int rs_has_question(const uint8_t *s, size_t len)
+{
+    if (memchr(s, '?', len))
+        return 1;
+    for (const uint8_t *p = s; (p = memchr(p, 0xEF, len - (size_t)(p - s))) != NULL; p++)
+        if ((size_t)(p - s) + 2 < len && p[1] == 0xBC && p[2] == 0x9F) /* U+FF1F */
+            return 1;
+    return 0;
+}
+
+rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
+{
+    const rs_scan_cfg_t *cfg = sc->cfg;
+    rs_error_t err = {0};
+    rs_err_e e = rs_doc_parse(d, cfg->format, cfg->headings, &err);
+    if (e == RS_ERR_NOMEM || e == RS_ERR_INTERNAL)
+        return e;
+    if (e != RS_OK)
+        return rs_notes_add(&st->skipped, d->path, err.msg);
+    if (d->warning)
+        RS_FORWARD(rs_notes_add(&st->warnings, d->path, d->warning));
+
+    const uint64_t doc = ++st->doc_seq;
+    if (d->speakers.n > sc->spk_cap) {
+        uint32_t *p = realloc(sc->spk, d->speakers.n * sizeof *p);
+        if (!p)
+            return RS_ERR_NOMEM;
+        sc->spk = p;
+        sc->spk_cap = d->speakers.n;
+    }
+    for (size_t i = 0; i < d->speakers.n; i++) {
+        const char *name = d->speakers.s[i];
+        const size_t len = strlen(name);
+        const int64_t id = rs_dict_put(&st->speakers, name, len, rs_hash64(name, len), NULL);
+        if (id < 0)
+            return RS_ERR_NOMEM;
+        sc->spk[i] = (uint32_t)id;
+    }
+
+    rs_seg_run_t r = {.sc = sc, .st = st};
+    r.ht = (rs_hit_ctx_t){&st->topics, doc, -1, RS_OK};
+    r.he = (rs_hit_ctx_t){&st->entities, doc, -1, RS_OK};
+    uint64_t tokens = 0, turns = 0;
+    sc->win.invalid_bytes = 0;
+    for (size_t i = 0; i < d->nseg; i++) {
+        const rs_segment_t *sg = &d->seg[i];
+        const int64_t spk = sg->speaker >= 0 ? (int64_t)sc->spk[sg->speaker] : -1;
+        r.ht.speaker = r.he.speaker = spk;
+        RS_FORWARD(rs_scan_segment(&r, d, sg));
+        tokens += r.tokens;
+        turns += sg->is_turn;
+        if (spk >= 0) {
+            rs_speaker_val_t *v = rs_dict_val(&st->speakers, (size_t)spk);
+            v->turns++;
+            v->tokens += r.tokens;
+            v->questions += (uint64_t)rs_has_question(d->text + sg->start, sg->end - sg->start);
+            if (v->last_doc != doc) {
+                v->last_doc = doc;
+                v->docs++;
+            }
+            st->labelled_tokens += r.tokens;
+        }
+    }
+    st->documents++;
+    st->bytes += d->bytes;
+    st->tokens += tokens;
+    st->turns += turns;
+    st->invalid_bytes += sc->win.invalid_bytes;
+
+    rs_docrec_t *rec = rs_stats_add_doc(st);
+    if (!rec)
+        return RS_ERR_NOMEM;
+    rec->path = d->path;
+    d->path = NULL;
+    rec->format = d->format;
+    rec->bytes = d->bytes;
+    rec->tokens = tokens;
+    rec->turns = turns;
+    rec->speakers = d->speakers;
+    memset(&d->speakers, 0, sizeof d->speakers);
+    rec->meta = d->meta;
+    memset(&d->meta, 0, sizeof d->meta);
+    return RS_OK;
+}

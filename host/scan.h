@@ -1,0 +1,53 @@
+/*
+ * scan.h - counting one document into rs_stats_t: parse its format, tokenize
+ * each segment with the chosen kernel table, count terms, bigrams, speakers
+ * and lexicon hits.
+ *
+ * A scanner holds one worker's scratch (token window, match states) and is
+ * used by one thread at a time; the configuration it points to is shared
+ * and read-only. Long segments are tokenized in pieces of at most
+ * RS_CHUNK_BYTES cut at rs_safe_cut points, and tokens are counted through a
+ * window that keeps enough lookahead for the longest phrase, so the pieces
+ * never change a count. A run of more than RS_CHUNK_BYTES without a safe cut
+ * (no white space) is cut at a UTF-8 character boundary; docs/tokens.md
+ * says so.
+ */
+#ifndef RS_SCAN_H
+#define RS_SCAN_H
+
+#include "doc.h"     /* rs_doc_t */
+#include "error.h"   /* rs_err_e */
+#include "kernels.h" /* rs_kernels_t, rs_tokens_t */
+#include "labels.h"  /* rs_headings_t */
+#include "matcher.h" /* rs_matcher_t */
+#include "stats.h"   /* rs_stats_t */
+
+#define RS_CHUNK_BYTES (1u << 20)
+
+typedef struct rs_scan_cfg {
+    const rs_kernels_t *kernels;
+    rs_format_e format; /* RS_FORMAT_AUTO: detect per document */
+    const rs_headings_t *headings;
+    const rs_matcher_t *topics;   /* never NULL (may be empty) */
+    const rs_matcher_t *entities; /* never NULL (may be empty) */
+} rs_scan_cfg_t;
+
+typedef struct rs_scanner {
+    const rs_scan_cfg_t *cfg;
+    rs_tokens_t win;
+    uint64_t abs; /* absolute index of win.tok[0] */
+    rs_match_state_t mt, me;
+    uint32_t *spk; /* per document speaker -> stats speaker id */
+    size_t spk_cap;
+} rs_scanner_t;
+
+rs_err_e rs_scanner_init(rs_scanner_t *sc, const rs_scan_cfg_t *cfg);
+void rs_scanner_free(rs_scanner_t *sc);
+
+/* Parses doc and adds it to st. A document that cannot be parsed (binary,
+ * say) is recorded in st->skipped and RS_OK is returned; only out of memory
+ * and internal errors fail the call. doc's text is consumed; its metadata
+ * and path move into st; the caller still calls rs_doc_free(doc). */
+rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *doc, rs_stats_t *st);
+
+#endif

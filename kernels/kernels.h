@@ -1,0 +1,85 @@
+/*
+ * kernels.h - the kernel table: what a backend (scalar reference, each SIMD
+ * level, later OpenCL) provides, and how one is chosen.
+ *
+ * A kernel never allocates, never prints and never fails: the caller sizes
+ * the output (see rs_tokens_reserve in host/tokens.h) before the call.
+ * Kernels are pure functions of their input; any number of threads may call
+ * them at once on different outputs.
+ *
+ * Tokenization contract (the scalar reference in tokenize_scalar.c is the
+ * specification; docs/tokens.md says it in words):
+ *   - text is split at Unicode default word boundaries (UAX #29, Unicode
+ *     15.0); each invalid UTF-8 byte decodes to U+FFFD (WB=Other) on its own
+ *     and is counted in invalid_bytes;
+ *   - a segment is a token when it holds at least one code point of
+ *     General_Category L*, Nd or Pc, or with Ideographic=Yes;
+ *   - each token's code points are case-folded (CaseFolding.txt, statuses C
+ *     and S), re-encoded as UTF-8 and appended to fold; its rs_token_t gives
+ *     the offset and length of those bytes in fold and rs_hash64 of them.
+ *   - text must start at a "safe cut" (rs_safe_cut): the start of a document
+ *     or turn, or a position where segmentation does not depend on what came
+ *     before, so that cutting a long text at safe cuts never changes tokens.
+ */
+#ifndef RS_KERNELS_H
+#define RS_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rs_token {
+    uint32_t off;  /* offset of the folded bytes in rs_tokens_t.fold */
+    uint32_t len;  /* length of the folded bytes */
+    uint64_t hash; /* rs_hash64(fold + off, len) */
+} rs_token_t;
+
+/* Output of a tokenize call. The kernel appends: tok[n..], fold[fold_len..],
+ * and adds to invalid_bytes. Capacity needed for len input bytes:
+ * tok_cap >= n + len and fold_cap >= fold_len + 2 * len. */
+typedef struct rs_tokens {
+    rs_token_t *tok;
+    size_t n;
+    size_t tok_cap;
+    uint8_t *fold;
+    size_t fold_len;
+    size_t fold_cap;
+    uint64_t invalid_bytes;
+} rs_tokens_t;
+
+typedef void (*rs_tokenize_fn)(const uint8_t *text, size_t len, rs_tokens_t *out);
+
+/* CPU features a table needs (bit set), checked by rs_kernels_select. */
+enum {
+    RS_CPU_SSE42 = 1u << 0,
+    RS_CPU_AVX2 = 1u << 1,
+    RS_CPU_AVX512BW = 1u << 2,
+    RS_CPU_NEON = 1u << 3,
+};
+
+typedef struct rs_kernels {
+    const char *name;        /* "scalar", "avx2", ... */
+    const char *description; /* one line for `rostrum devices` */
+    uint32_t required;       /* RS_CPU_* bits */
+    rs_tokenize_fn tokenize;
+} rs_kernels_t;
+
+/* The scalar reference table; always available. */
+extern const rs_kernels_t rs_kernels_scalar;
+
+/* Tables compiled into this build, best first, scalar last; NULL-terminated. */
+const rs_kernels_t *const *rs_kernels_all(void);
+
+/* RS_CPU_* bits this CPU (and OS) supports. Can't fail. */
+uint32_t rs_cpu_features(void);
+
+/* The table named name ("auto" or NULL: the best this CPU runs), or NULL
+ * when no such table exists or this CPU cannot run it. */
+const rs_kernels_t *rs_kernels_select(const char *name);
+
+/* Largest p <= len such that text[0..p) can be tokenized on its own and
+ * text[p..) after it without changing any token: p is 0 or follows an ASCII
+ * space, tab or LF that is followed by an ASCII byte other than a space.
+ * Returns 0 when there is no such p > 0. Can't fail. */
+size_t rs_safe_cut(const uint8_t *text, size_t len);
+
+#endif
