@@ -1,0 +1,5 @@
++first
+alpha
++second
+beta
+alpha

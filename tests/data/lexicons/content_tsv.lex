@@ -1,0 +1,3 @@
+# a tsv without its extension
+first	alpha
+second	beta

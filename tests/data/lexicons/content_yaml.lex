@@ -1,0 +1,3 @@
+first: [alpha]
+second:
+  - beta
