@@ -15,7 +15,8 @@
 #include <yaml.h>
 
 #include "dict.h" /* rs_dict_t: speaker names of this document */
-#include "hash.h" /* rs_hash64 */
+#include "hash.h"    /* rs_hash64 */
+#include "unicode.h" /* rs_utf8_encode */
 
 /* --- helpers --------------------------------------------------------- */
 
@@ -42,14 +43,15 @@ static size_t rs_md_label(const uint8_t *s, size_t len, const rs_headings_t *h, 
     if (!name)
         return 0;
     size_t p = 2 + name;
-    if (p + 3 <= len && memcmp(s + p, ":**", 3) == 0)
+    if (p + 3 <= len && memcmp(s + p, ":**", 3) == 0) {
+        p += 3; /* the closing ** ends the label: text may follow at once */
+    } else if (p + 3 <= len && memcmp(s + p, "**:", 3) == 0) {
         p += 3;
-    else if (p + 3 <= len && memcmp(s + p, "**:", 3) == 0)
-        p += 3;
-    else
+        if (p < len && s[p] != ' ' && s[p] != '\t' && s[p] != '\r')
+            return 0;
+    } else {
         return 0;
-    if (p < len && s[p] != ' ' && s[p] != '\t' && s[p] != '\r')
-        return 0;
+    }
     if (h && rs_headings_has(h, s + 2, name))
         return 0;
     *name_at = 2;
@@ -260,6 +262,61 @@ static void rs_blank_link_targets(uint8_t *s, size_t from, size_t len)
     }
 }
 
+/* Decodes HTML character references (&#39; &#x27; &quot; &amp; &lt; &gt;
+ * &apos; &nbsp;) in s[start..end), in place: decoded text is never longer,
+ * and the freed bytes at the end of the range become spaces. */
+static void rs_decode_entities(uint8_t *s, size_t start, size_t end)
+{
+    static const struct {
+        const char *name;
+        uint32_t cp;
+    } named[] = {{"quot", '"'}, {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"apos", '\''}, {"nbsp", 0xA0}};
+    const uint8_t *amp = memchr(s + start, '&', end - start);
+    if (!amp)
+        return;
+    size_t w = (size_t)(amp - s), r = w;
+    while (r < end) {
+        if (s[r] != '&') {
+            s[w++] = s[r++];
+            continue;
+        }
+        size_t semi = r + 1;
+        while (semi < end && semi - r <= 10 && s[semi] != ';')
+            semi++;
+        uint32_t cp = 0;
+        if (semi < end && s[semi] == ';' && semi > r + 2) {
+            if (s[r + 1] == '#') {
+                const int hex = s[r + 2] == 'x' || s[r + 2] == 'X';
+                size_t q = r + 2 + (size_t)hex;
+                for (; q < semi && cp <= 0x10FFFF; q++) {
+                    const uint8_t c = s[q];
+                    const int d = (c >= '0' && c <= '9') ? c - '0'
+                                  : (hex && c >= 'a' && c <= 'f') ? c - 'a' + 10
+                                  : (hex && c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                                                  : -1;
+                    if (d < 0)
+                        break;
+                    cp = cp * (hex ? 16u : 10u) + (uint32_t)d;
+                }
+                if (q != semi || q == r + 2 + (size_t)hex || cp == 0 || cp > 0x10FFFF
+                    || (cp >= 0xD800 && cp <= 0xDFFF))
+                    cp = 0;
+            } else {
+                for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+                    if (strlen(named[i].name) == semi - r - 1 && memcmp(s + r + 1, named[i].name, semi - r - 1) == 0)
+                        cp = named[i].cp;
+            }
+        }
+        if (!cp) {
+            s[w++] = s[r++];
+            continue;
+        }
+        w += rs_utf8_encode(cp, s + w);
+        r = semi + 1;
+    }
+    memset(s + w, ' ', end - w);
+}
+
 /* --- front matter ---------------------------------------------------- */
 
 static char *rs_yaml_scalar(yaml_node_t *n)
@@ -394,8 +451,11 @@ rs_err_e rs_doc_parse(rs_doc_t *d, rs_format_e forced, const rs_headings_t *h, r
     switch (d->format) {
     case RS_FORMAT_MARKDOWN:
         e = rs_parse_labeled(&ps, body, 1, h);
-        if (e == RS_OK)
+        if (e == RS_OK) {
             rs_blank_link_targets(d->text, body, d->len);
+            for (size_t i = 0; i < d->nseg; i++)
+                rs_decode_entities(d->text, d->seg[i].start, d->seg[i].end);
+        }
         break;
     case RS_FORMAT_LABELED:
         e = rs_parse_labeled(&ps, body, 0, h);
