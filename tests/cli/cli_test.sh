@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# CLI tests for `rostrum scan`, run by ctest: cli_test.sh CASE ROSTRUM SOURCE_DIR [EXTRA]
+# Each case prints what it checks and exits non-zero on the first failure.
+# Test data is written by the project (sample/, tests/) or generated here in
+# a temporary directory; ../shared is used only by the corpus case.
+set -u
+case_name=$1 rostrum=$2 src=$3 extra=${4:-}
+tmp=$(mktemp -d)
+trap 'chmod -R u+rwx "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
+ok() { echo "ok [$case_name]: $*"; }
+norun() { grep -v '^  "run": ' "$1"; }   # the report without its run line
+validate() { python3 "$src/tests/tools/validate_json.py" "$src/docs/report.schema.json" "$1" || fail "schema: $1"; }
+jq_py() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+lex=(--topics "$src/sample/lexicons/topics.yml" --entities "$src/sample/lexicons/entities.yml")
+
+case $case_name in
+sample)
+    # The bundled sample against the reviewed expected report.
+    (cd "$src" && "$rostrum" scan sample/transcripts --topics sample/lexicons/topics.yml \
+        --entities sample/lexicons/entities.yml --json "$tmp/r.json" --quiet) || fail "exit $?"
+    validate "$tmp/r.json"
+    diff <(norun "$tmp/r.json") "$src/tests/cli/expected/sample.json" || fail "report differs from tests/cli/expected/sample.json"
+    ok "sample report equals the expected one and validates"
+    ;;
+determinism)
+    # Same input, same bytes (outside run), twice; CSV tables all written.
+    "$rostrum" scan "$src/sample/transcripts" "${lex[@]}" --json "$tmp/a.json" --csv "$tmp/csv" --quiet || fail "exit $?"
+    "$rostrum" scan "$src/sample/transcripts" "${lex[@]}" --json "$tmp/b.json" --quiet || fail "exit $?"
+    cmp <(norun "$tmp/a.json") <(norun "$tmp/b.json") || fail "two runs differ"
+    for t in corpus speakers speaker_topics topics topic_speakers topic_patterns entities entity_speakers \
+             entity_aliases terms bigrams documents skipped; do
+        [ -s "$tmp/csv/$t.csv" ] || fail "missing CSV $t.csv"
+    done
+    [ "$(head -1 "$tmp/csv/speakers.csv")" = "speaker,turns,tokens,share,questions,documents" ] || fail "speakers.csv header"
+    [ "$(grep -c '' "$tmp/csv/speakers.csv")" = "$(( $(jq_py "$tmp/a.json" 'len(d["speakers"])') + 1 ))" ] || fail "speakers.csv rows"
+    ok "byte-identical reruns; 13 CSV tables"
+    ;;
+stdin)
+    f="$src/sample/transcripts/council-debate.txt"
+    "$rostrum" scan "$f" --json "$tmp/a.json" --quiet || fail "exit $?"
+    "$rostrum" scan - --json "$tmp/b.json" --quiet < "$f" || fail "exit $?"
+    [ "$(jq_py "$tmp/b.json" 'd["documents"][0]["path"]')" = "-" ] || fail "stdin path is not -"
+    diff <(norun "$tmp/a.json" | grep -v '"path"') <(norun "$tmp/b.json" | grep -v '"path"') || fail "stdin differs from the file"
+    ok "stdin reads as the file does"
+    ;;
+bad_inputs)
+    # Every kind of bad input is skipped by name or counted; nothing else is lost.
+    d=$tmp/in; mkdir -p "$d/sub"
+    printf 'Alice: hello there\nBob: hi\n' > "$d/good.txt"
+    printf '' > "$d/empty.txt"                                   # 0 bytes
+    printf 'one line, no newline' > "$d/oneline.txt"
+    printf 'bad \xff\xfe bytes \xc3 and \xe2\x82 end\n' > "$d/invalid.txt" # 5 invalid bytes: ff fe c3 e2 82
+    printf 'PNG\x00\x01\x02binary' > "$d/binary.txt"
+    printf '\xff\xfeh\x00i\x00' > "$d/utf16.txt"
+    printf '\xef\xbb\xbfAlice: with a BOM\n' > "$d/bom.txt"
+    ln -s "$d/nowhere.txt" "$d/dangling.txt"
+    ln -s "$d" "$d/sub/loop"
+    "$rostrum" scan "$d" "$tmp/missing.txt" --json "$tmp/r.json" --quiet 2> "$tmp/err"
+    rc=$?
+    [ $rc = 1 ] || fail "exit $rc, expected 1 (some inputs skipped)"
+    validate "$tmp/r.json"
+    [ "$(jq_py "$tmp/r.json" 'd["corpus"]["documents"]')" = 5 ] || fail "documents: expected 5 (good empty oneline invalid bom)"
+    [ "$(jq_py "$tmp/r.json" 'd["corpus"]["invalid_utf8_bytes"]')" = 5 ] || fail "invalid_utf8_bytes: expected 5"
+    [ "$(jq_py "$tmp/r.json" 'len(d["corpus"]["skipped"])')" = 5 ] || fail "skipped: expected 5"
+    for what in "binary.txt: binary file" "utf16.txt: UTF-16" "dangling.txt: broken symlink" "loop: symlink loop" \
+                "missing.txt: No such file"; do
+        grep -q "$what" "$tmp/r.json" || fail "no skipped entry with '$what'"
+        grep -q "$what" "$tmp/err" || fail "stderr does not name '$what'"
+    done
+    [ "$(jq_py "$tmp/r.json" '[s["name"] for s in d["speakers"]]')" = "['Alice', 'Bob']" ] || fail "speakers"
+    [ "$(jq_py "$tmp/r.json" '[t["term"] for t in d["terms"] if t["term"] in ("bad","bytes","and","end")]')" = \
+      "['and', 'bad', 'bytes', 'end']" ] || fail "words around invalid bytes are lost"
+    ok "5 bad inputs skipped by name, 5 invalid bytes counted, good documents kept"
+    ;;
+lexicon_errors)
+    printf 'economy:\n  - jobs\n  - "unterminated\n' > "$tmp/bad.yml"
+    printf 'economy\tjobs\nno tab here\n' > "$tmp/bad.tsv"
+    printf 'economy\tsec*urity\n' > "$tmp/star.tsv"
+    for spec in "bad.yml:3:" "bad.tsv:2:" "star.tsv:1:"; do
+        f=${spec%%:*}
+        "$rostrum" scan "$src/sample/transcripts" --topics "$tmp/$f" --json "$tmp/out.json" --quiet 2> "$tmp/err"
+        rc=$?
+        [ $rc = 2 ] || fail "$f: exit $rc, expected 2"
+        grep -q "$tmp/$spec" "$tmp/err" || fail "$f: message does not name $spec: $(cat "$tmp/err")"
+        [ ! -e "$tmp/out.json" ] || fail "$f: a report was written"
+    done
+    "$rostrum" scan "$src/sample/transcripts" --entities "$tmp/none.yml" --quiet 2> "$tmp/err"
+    [ $? = 2 ] && grep -q "none.yml" "$tmp/err" || fail "missing lexicon file"
+    ok "malformed lexicons refused with file:line, exit 2, nothing written"
+    ;;
+usage)
+    "$rostrum" scan --no-such-option x 2>/dev/null; [ $? = 2 ] || fail "unknown option: exit not 2"
+    "$rostrum" scan 2>/dev/null; [ $? = 2 ] || fail "no path: exit not 2"
+    "$rostrum" scan --format nope x 2>/dev/null; [ $? = 2 ] || fail "bad format: exit not 2"
+    "$rostrum" scan --backend nope "$src/sample" 2>/dev/null; [ $? = 2 ] || fail "bad backend: exit not 2"
+    "$rostrum" frobnicate 2>/dev/null; [ $? = 2 ] || fail "unknown command: exit not 2"
+    "$rostrum" devices | grep -q scalar || fail "devices does not list scalar"
+    ok "usage errors exit 2"
+    ;;
+big_line)
+    # A 200 MB document on one line: 40,000,000 tokens, exactly.
+    yes 'word ' | tr -d '\n' | head -c 200000000 > "$tmp/big.txt"
+    "$rostrum" scan "$tmp/big.txt" --json "$tmp/r.json" --quiet || fail "exit $?"
+    [ "$(jq_py "$tmp/r.json" 'd["corpus"]["tokens"]')" = 40000000 ] || fail "tokens: $(jq_py "$tmp/r.json" 'd["corpus"]["tokens"]')"
+    [ "$(jq_py "$tmp/r.json" 'd["bigrams"][0]')" = "{'bigram': 'word word', 'count': 39999999}" ] || fail "bigram"
+    # No white space at all: cut at character boundaries (docs/tokens.md), never a crash.
+    head -c 50000000 /dev/zero | tr '\0' 'a' > "$tmp/nospace.txt"
+    "$rostrum" scan "$tmp/nospace.txt" --json "$tmp/r2.json" --quiet || fail "no-space: exit $?"
+    [ "$(jq_py "$tmp/r2.json" 'd["corpus"]["bytes"]')" = 50000000 ] || fail "no-space bytes"
+    ok "200 MB single line: 40,000,000 tokens; 50 MB without white space"
+    ;;
+corpus)
+    # The real podcast corpus, when ../shared is beside the checkout.
+    tarball="$src/../shared/corpora/changelog-transcripts.tar.zst"
+    if [ ! -f "$tarball" ]; then echo "SKIP [$case_name]: $tarball not present; the corpus check did not run"; exit 0; fi
+    mkdir "$tmp/c" && tar --zstd -xf "$tarball" -C "$tmp/c" || fail "unpack"
+    "$rostrum" scan "$tmp/c" --json "$tmp/r.json" --quiet || fail "exit $?"
+    validate "$tmp/r.json"
+    [ "$(jq_py "$tmp/r.json" 'd["corpus"]["documents"]')" = 2084 ] || fail "documents != 2084"
+    python3 "$src/scripts/check_speakers.py" "$tmp/c" "$tmp/r.json" "$extra" || fail "independent speaker check"
+    ok "podcast corpus: 2,084 documents, turns per speaker equal an independent count"
+    ;;
+*) fail "unknown case" ;;
+esac
