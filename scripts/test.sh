@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: set-up (scripts/setup.sh), then three
+# builds with -Wall -Wextra -Werror (gcc Release, clang, and gcc with
+# AddressSanitizer + UndefinedBehaviorSanitizer), each running every ctest
+# test (Criterion units, CLI cases, the corpus check when ../shared exists).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh build
+jobs=$(nproc)
+status=0
+
+run_ctest() {
+  local dir=$1; shift
+  echo "== ctest in $dir $*"
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" "$@") || status=1
+}
+
+run_ctest build
+
+CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Release -DRS_WERROR=ON >/dev/null
+cmake --build build-clang -j"$jobs" >/dev/null
+run_ctest build-clang -LE corpus
+
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRS_WERROR=ON -DRS_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs" >/dev/null
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_ctest build-asan
+
+if [ $status = 0 ]; then echo "test.sh: all three builds passed"; else echo "test.sh: FAILED"; fi
+exit $status

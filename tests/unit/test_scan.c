@@ -1,0 +1,160 @@
+/*
+ * test_scan.c - whole documents through rs_scan_document: counts across
+ * 1 MiB piece cuts, and statistics that merge to the same report in any
+ * grouping (host/scan.c, host/stats.c, host/report.c).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "report.h"
+#include "scan.h"
+
+typedef struct fixture {
+    rs_lexicon_t topics, entities;
+    rs_matcher_t mt, me;
+    rs_headings_t heads;
+    rs_scan_cfg_t cfg;
+} fixture_t;
+
+static void fixture_init(fixture_t *f)
+{
+    memset(f, 0, sizeof *f);
+    const char *tsv = "places\tnew york\nplaces\tyork city\nsec\tsecur*\n";
+    const char *ent = "Ann Lee\tann lee\n";
+    rs_error_t err = {0};
+    cr_assert_eq(rs_lexicon_load_mem(&f->topics, "t.tsv", tsv, strlen(tsv), RS_LEXFMT_TSV, &err), RS_OK);
+    cr_assert_eq(rs_lexicon_load_mem(&f->entities, "e.tsv", ent, strlen(ent), RS_LEXFMT_TSV, &err), RS_OK);
+    cr_assert_eq(rs_matcher_build(&f->mt, &f->topics), RS_OK);
+    cr_assert_eq(rs_matcher_build(&f->me, &f->entities), RS_OK);
+    cr_assert_eq(rs_headings_init_default(&f->heads), RS_OK);
+    f->cfg = (rs_scan_cfg_t){.kernels = &rs_kernels_scalar, .format = RS_FORMAT_AUTO, .headings = &f->heads,
+                             .topics = &f->mt, .entities = &f->me};
+}
+
+static void fixture_free(fixture_t *f)
+{
+    rs_matcher_free(&f->mt);
+    rs_matcher_free(&f->me);
+    rs_lexicon_free(&f->topics);
+    rs_lexicon_free(&f->entities);
+    rs_headings_free(&f->heads);
+}
+
+static void stats_init(fixture_t *f, rs_stats_t *st)
+{
+    cr_assert_eq(rs_stats_init(st, f->mt.ncat, f->mt.npat_total, f->me.ncat, f->me.npat_total), RS_OK);
+}
+
+static void scan_text(fixture_t *f, rs_stats_t *st, const char *path, const char *text, size_t len)
+{
+    rs_scanner_t sc;
+    cr_assert_eq(rs_scanner_init(&sc, &f->cfg), RS_OK);
+    rs_doc_t d = {0};
+    d.path = strdup(path);
+    d.text = malloc(len ? len : 1);
+    memcpy(d.text, text, len);
+    d.len = d.bytes = len;
+    cr_assert_eq(rs_scan_document(&sc, &d, st), RS_OK);
+    rs_doc_free(&d);
+    rs_scanner_free(&sc);
+}
+
+/* The JSON report without its run line. */
+static char *report(fixture_t *f, const rs_stats_t *st)
+{
+    rs_report_view_t v;
+    cr_assert_eq(rs_report_view_build(&v, st, &f->topics, &f->entities, 50), RS_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    const rs_run_info_t run = {.backend = "scalar", .threads = 1, .seconds = 0.0, .version = "test"};
+    cr_assert_eq(rs_report_json(m, &v, &run), RS_OK);
+    fclose(m);
+    rs_report_view_free(&v);
+    char *line = strstr(buf, "\n  \"run\": ");
+    cr_assert(line);
+    *line = '\0';
+    return buf;
+}
+
+Test(scan, phrases_and_bigrams_across_piece_cuts)
+{
+    fixture_t f;
+    fixture_init(&f);
+    /* ~3.3 MiB in one turn: "new york city " over and over, so phrases and
+     * bigrams straddle every 1 MiB piece cut at every alignment */
+    const char *unit = "new york city ";
+    const size_t reps = 250000, ul = strlen(unit);
+    char *text = malloc(reps * ul + 16);
+    memcpy(text, "Ann: ", 5);
+    for (size_t i = 0; i < reps; i++)
+        memcpy(text + 5 + i * ul, unit, ul);
+    const size_t len = 5 + reps * ul;
+    rs_stats_t st;
+    stats_init(&f, &st);
+    scan_text(&f, &st, "big.txt", text, len);
+    cr_expect_eq(st.tokens, 3 * reps);
+    cr_expect_eq(st.labelled_tokens, 3 * reps);
+    cr_expect_eq(st.bigrams.n, 3);
+    uint64_t bigrams = 0;
+    for (size_t i = 0; i < st.bigrams.n; i++)
+        bigrams += *(uint64_t *)rs_dict_val(&st.bigrams, i);
+    cr_expect_eq(bigrams, 3 * reps - 1);
+    /* "new york" at each repetition; "york city" overlaps it in the same
+     * category, so it never counts */
+    cr_expect_eq(st.topics.cat[0].hits, reps);
+    cr_expect_eq(st.topics.pat_hits[0], reps);
+    cr_expect_eq(st.topics.pat_hits[1], 0);
+    rs_stats_free(&st);
+    free(text);
+    fixture_free(&f);
+}
+
+static const char *docs[][2] = {
+    {"a.md", "**Ann Lee:** new york is secure\n\n**Bob:** is it? security first\n"},
+    {"b.txt", "Bob: Ann Lee said so.\nAnn Lee: yes, in York City?\n"},
+    {"c.txt", ">> captions about new york\n>> and security\n"},
+    {"d.txt", "plain prose, no speakers at all\n"},
+    {"e.txt", "bin\0ary"},
+};
+
+Test(scan, merge_in_any_grouping_gives_the_same_report)
+{
+    fixture_t f;
+    fixture_init(&f);
+    const size_t n = sizeof docs / sizeof docs[0];
+    rs_stats_t all;
+    stats_init(&f, &all);
+    for (size_t i = 0; i < n; i++)
+        scan_text(&f, &all, docs[i][0], docs[i][1], i == 4 ? 7 : strlen(docs[i][1]));
+    cr_expect_eq(all.documents, 4);
+    cr_expect_eq(all.skipped.n, 1);
+    char *want = report(&f, &all);
+
+    /* every split of the documents into two groups, merged both ways */
+    for (unsigned mask = 0; mask < (1u << n); mask++) {
+        for (int order = 0; order < 2; order++) {
+            rs_stats_t g[2];
+            stats_init(&f, &g[0]);
+            stats_init(&f, &g[1]);
+            for (size_t i = n; i-- > 0;) /* reverse order inside groups too */
+                scan_text(&f, &g[(mask >> i) & 1], docs[i][0], docs[i][1], i == 4 ? 7 : strlen(docs[i][1]));
+            rs_stats_t acc;
+            stats_init(&f, &acc);
+            cr_assert_eq(rs_stats_merge(&acc, &g[order]), RS_OK);
+            cr_assert_eq(rs_stats_merge(&acc, &g[1 - order]), RS_OK);
+            char *got = report(&f, &acc);
+            cr_expect_str_eq(got, want, "grouping %u, order %d", mask, order);
+            free(got);
+            rs_stats_free(&acc);
+            rs_stats_free(&g[0]);
+            rs_stats_free(&g[1]);
+        }
+    }
+    free(want);
+    rs_stats_free(&all);
+    fixture_free(&f);
+}
