@@ -538,7 +538,7 @@ static rs_err_e rs_csv_close(FILE *f, const char *dir, const char *name, rs_erro
 
 static rs_err_e rs_csv_lex(const char *dir, const rs_report_view_t *v, const rs_lexstats_t *ls,
                            const rs_lexicon_t *lex, const uint32_t *order, const char *kind, const char *pkind,
-                           rs_error_t *err)
+                           const char *pfile, rs_error_t *err)
 {
     char name[64], header[64];
     snprintf(name, sizeof name, "%s.csv", kind);
@@ -569,7 +569,7 @@ static rs_err_e rs_csv_lex(const char *dir, const rs_report_view_t *v, const rs_
         free(p);
     }
     RS_CSV_END;
-    snprintf(name, sizeof name, "%s_%ss.csv", one, pkind);
+    snprintf(name, sizeof name, "%s", pfile);
     snprintf(header, sizeof header, "%s,%s,hits", one, pkind);
     RS_CSV_BEGIN(name, header);
     for (size_t i = 0; i < ls->ncat; i++) {
@@ -632,8 +632,8 @@ rs_err_e rs_report_csv(const char *dir, const rs_report_view_t *v, rs_error_t *e
     }
     RS_CSV_END;
 
-    RS_FORWARD(rs_csv_lex(dir, v, &st->topics, v->topics, v->topic_order, "topics", "pattern", err));
-    RS_FORWARD(rs_csv_lex(dir, v, &st->entities, v->entities, v->entity_order, "entities", "alias", err));
+    RS_FORWARD(rs_csv_lex(dir, v, &st->topics, v->topics, v->topic_order, "topics", "pattern", "topic_patterns.csv", err));
+    RS_FORWARD(rs_csv_lex(dir, v, &st->entities, v->entities, v->entity_order, "entities", "alias", "entity_aliases.csv", err));
 
     RS_CSV_BEGIN("terms.csv", "term,count,documents");
     for (size_t i = 0; i < v->nterms; i++) {
