@@ -1,40 +1,54 @@
 /*
  * dict.c - open-addressing hash table with dense ids (see dict.h).
- * Grows by doubling; the index is rebuilt from the dense entries.
+ * Grows by doubling; the index is rebuilt from the dense records.
  */
 #include "dict.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#define RS_SLOT_ID_MASK 0xFFFFFFFFull
+
 void rs_dict_init(rs_dict_t *d, size_t vsize)
 {
     memset(d, 0, sizeof *d);
     d->vsize = vsize ? vsize : 1;
+    d->stride = sizeof(rs_dict_rec_t) + ((d->vsize + 7) & ~(size_t)7);
 }
 
 void rs_dict_free(rs_dict_t *d)
 {
-    free(d->ent);
-    free(d->val);
+    free(d->rec);
     free(d->index);
     free(d->arena);
     const size_t vsize = d->vsize;
-    memset(d, 0, sizeof *d);
-    d->vsize = vsize;
+    rs_dict_init(d, vsize);
+}
+
+static uint64_t rs_key_head(const void *key, size_t len)
+{
+    uint64_t w = 0;
+    memcpy(&w, key, len < 8 ? len : 8);
+    return w;
+}
+
+static uint64_t rs_slot_of(uint64_t hash, size_t id)
+{
+    return (hash & ~RS_SLOT_ID_MASK) | (uint64_t)(id + 1);
 }
 
 static int rs_dict_reindex(rs_dict_t *d, size_t slots)
 {
-    uint32_t *index = calloc(slots, sizeof *index);
+    uint64_t *index = calloc(slots, sizeof *index);
     if (!index)
         return -1;
     const size_t mask = slots - 1;
     for (size_t id = 0; id < d->n; id++) {
-        size_t s = d->ent[id].hash & mask;
+        const uint64_t h = rs_dict_rec(d, id)->hash;
+        size_t s = h & mask;
         while (index[s])
             s = (s + 1) & mask;
-        index[s] = (uint32_t)(id + 1);
+        index[s] = rs_slot_of(h, id);
     }
     free(d->index);
     d->index = index;
@@ -46,13 +60,20 @@ int64_t rs_dict_get(const rs_dict_t *d, const void *key, size_t len, uint64_t ha
 {
     if (!d->index)
         return -1;
+    const uint64_t tag = hash & ~RS_SLOT_ID_MASK;
+    const uint64_t head = rs_key_head(key, len);
     for (size_t s = hash & d->mask;; s = (s + 1) & d->mask) {
-        const uint32_t slot = d->index[s];
+        const uint64_t slot = d->index[s];
         if (!slot)
             return -1;
-        const rs_dict_entry_t *e = &d->ent[slot - 1];
-        if (e->hash == hash && e->key_len == len && memcmp(d->arena + e->key_off, key, len) == 0)
-            return (int64_t)slot - 1;
+        if ((slot & ~RS_SLOT_ID_MASK) != tag)
+            continue;
+        const size_t id = (size_t)(slot & RS_SLOT_ID_MASK) - 1;
+        const rs_dict_rec_t *r = rs_dict_rec(d, id);
+        if (r->hash != hash || r->key_len != len || r->head != head)
+            continue;
+        if (len <= 8 || memcmp(d->arena + r->key_off + 8, (const char *)key + 8, len - 8) == 0)
+            return (int64_t)id;
     }
 }
 
@@ -62,14 +83,10 @@ static int rs_dict_grow(rs_dict_t *d, size_t key_len)
         const size_t cap = d->cap ? d->cap * 2 : 64;
         if (cap >= UINT32_MAX)
             return -1;
-        rs_dict_entry_t *ent = realloc(d->ent, cap * sizeof *ent);
-        if (!ent)
+        uint8_t *rec = realloc(d->rec, cap * d->stride);
+        if (!rec)
             return -1;
-        d->ent = ent;
-        uint8_t *val = realloc(d->val, cap * d->vsize);
-        if (!val)
-            return -1;
-        d->val = val;
+        d->rec = rec;
         d->cap = cap;
     }
     if (d->arena_len + key_len + 1 > d->arena_cap) {
@@ -101,11 +118,12 @@ int64_t rs_dict_put(rs_dict_t *d, const void *key, size_t len, uint64_t hash, in
     if (len > UINT32_MAX || rs_dict_grow(d, len) != 0)
         return -1;
     const size_t id = d->n++;
-    rs_dict_entry_t *e = &d->ent[id];
-    e->hash = hash;
-    e->key_off = d->arena_len;
-    e->key_len = (uint32_t)len;
-    e->pad_ = 0;
+    rs_dict_rec_t *r = rs_dict_rec(d, id);
+    r->hash = hash;
+    r->key_off = d->arena_len;
+    r->key_len = (uint32_t)len;
+    r->pad_ = 0;
+    r->head = rs_key_head(key, len);
     if (len)
         memcpy(d->arena + d->arena_len, key, len);
     d->arena[d->arena_len + len] = '\0';
@@ -114,6 +132,6 @@ int64_t rs_dict_put(rs_dict_t *d, const void *key, size_t len, uint64_t hash, in
     size_t s = hash & d->mask;
     while (d->index[s])
         s = (s + 1) & d->mask;
-    d->index[s] = (uint32_t)(id + 1);
+    d->index[s] = rs_slot_of(hash, id);
     return (int64_t)id;
 }

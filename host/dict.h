@@ -4,31 +4,35 @@
  *
  * Entries get ids 0, 1, 2, ... in insertion order and never move id, so an
  * id can stand for its key elsewhere (a bigram is a pair of term ids). Keys
- * are copied into an arena the dict owns; values live in one array of
- * vsize-byte slots, zeroed on insertion. Lookup is open addressing with
- * linear probing over a power-of-two index of ids, keyed by rs_hash64.
- * Not thread-safe: each worker owns its dicts, and merging is done by one
- * thread (stats.c).
+ * are copied into an arena the dict owns (NUL-terminated, for reports).
+ * Each entry is one record: a header (hash, key offset and length, the
+ * first 8 key bytes) followed by its vsize-byte value, zeroed on insertion,
+ * so a lookup that hits touches one index slot and one record (plus the
+ * arena only for keys longer than 8 bytes). The index is open addressing
+ * with linear probing; each slot keeps 32 bits of the hash beside the id,
+ * so probing past other keys reads no record. Not thread-safe: each worker
+ * owns its dicts, and merging is done by one thread (stats.c).
  */
 #ifndef RS_DICT_H
 #define RS_DICT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
-typedef struct rs_dict_entry {
+typedef struct rs_dict_rec {
     uint64_t hash;
     uint64_t key_off; /* offset of the key in the arena */
     uint32_t key_len;
     uint32_t pad_;
-} rs_dict_entry_t;
+    uint64_t head; /* the first 8 key bytes, zero-padded */
+} rs_dict_rec_t;
 
 typedef struct rs_dict {
-    rs_dict_entry_t *ent; /* n entries, by id */
-    uint8_t *val;         /* n * vsize bytes, by id */
+    uint8_t *rec; /* n records of stride bytes, by id */
     size_t n, cap;
-    size_t vsize;
-    uint32_t *index; /* mask + 1 slots: id + 1, or 0 when empty */
+    size_t vsize, stride;
+    uint64_t *index; /* mask + 1 slots: (hash >> 32) << 32 | (id + 1), or 0 */
     size_t mask;
     char *arena;
     size_t arena_len, arena_cap;
@@ -46,16 +50,34 @@ int64_t rs_dict_put(rs_dict_t *d, const void *key, size_t len, uint64_t hash, in
 /* Id of key, or -1 when absent. */
 int64_t rs_dict_get(const rs_dict_t *d, const void *key, size_t len, uint64_t hash);
 
+static inline rs_dict_rec_t *rs_dict_rec(const rs_dict_t *d, size_t id)
+{
+    return (rs_dict_rec_t *)(void *)(d->rec + id * d->stride);
+}
+
 static inline void *rs_dict_val(const rs_dict_t *d, size_t id)
 {
-    return d->val + id * d->vsize;
+    return d->rec + id * d->stride + sizeof(rs_dict_rec_t);
+}
+
+static inline uint64_t rs_dict_hash(const rs_dict_t *d, size_t id)
+{
+    return rs_dict_rec(d, id)->hash;
 }
 
 static inline const char *rs_dict_key(const rs_dict_t *d, size_t id, size_t *len)
 {
+    const rs_dict_rec_t *r = rs_dict_rec(d, id);
     if (len)
-        *len = d->ent[id].key_len;
-    return d->arena + d->ent[id].key_off;
+        *len = r->key_len;
+    return d->arena + r->key_off;
+}
+
+/* A hint that hash will be looked up soon. Can't fail. */
+static inline void rs_dict_prefetch(const rs_dict_t *d, uint64_t hash)
+{
+    if (d->index)
+        __builtin_prefetch(&d->index[hash & d->mask]);
 }
 
 #endif

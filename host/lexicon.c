@@ -655,8 +655,8 @@ static rs_err_e rs_lex_liwc_header_line(rs_lex_build_t *b, rs_lex_liwc_t *w, con
                                         size_t n, uint32_t line)
 {
     size_t pos = 0;
-    const char *f;
-    size_t fn;
+    const char *f = s;
+    size_t fn = 0;
     rs_lex_next_field(s, n, &pos, 0, &f, &fn); /* s is non-blank */
     const char *name = s + pos;
     size_t nn = n - pos;
@@ -684,8 +684,8 @@ static rs_err_e rs_lex_liwc_header_line(rs_lex_build_t *b, rs_lex_liwc_t *w, con
 static rs_err_e rs_lex_liwc_entry(rs_lex_build_t *b, rs_lex_liwc_t *w, const char *s, size_t n,
                                   uint32_t line)
 {
-    const char *pat;
-    size_t pn, pos;
+    const char *pat = s;
+    size_t pn = 0, pos = 0;
     const char *tab = memchr(s, '\t', n);
     if (tab) { /* LIWC-22: the pattern (maybe a phrase) is before the tab */
         pat = s;

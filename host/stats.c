@@ -141,7 +141,7 @@ static rs_err_e rs_dict_remap(rs_dict_t *dst, const rs_dict_t *src, uint32_t **m
     for (size_t i = 0; i < src->n; i++) {
         size_t len;
         const char *k = rs_dict_key(src, i, &len);
-        const int64_t id = rs_dict_put(dst, k, len, src->ent[i].hash, NULL);
+        const int64_t id = rs_dict_put(dst, k, len, rs_dict_hash(src, i), NULL);
         if (id < 0) {
             free(map);
             return RS_ERR_NOMEM;
