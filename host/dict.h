@@ -80,4 +80,22 @@ static inline void rs_dict_prefetch(const rs_dict_t *d, uint64_t hash)
         __builtin_prefetch(&d->index[hash & d->mask]);
 }
 
+/* A hint that the record of hash will be read soon: reads the index slot
+ * (prefetched earlier with rs_dict_prefetch) and prefetches the record of
+ * the first entry there whose tag matches. Can't fail. */
+static inline void rs_dict_prefetch_rec(const rs_dict_t *d, uint64_t hash)
+{
+    if (!d->index)
+        return;
+    for (size_t s = hash & d->mask;; s = (s + 1) & d->mask) {
+        const uint64_t slot = d->index[s];
+        if (!slot)
+            return;
+        if ((slot >> 32) == (hash >> 32)) {
+            __builtin_prefetch(d->rec + ((slot & 0xFFFFFFFFull) - 1) * d->stride);
+            return;
+        }
+    }
+}
+
 #endif

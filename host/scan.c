@@ -27,6 +27,8 @@ void rs_scanner_free(rs_scanner_t *sc)
     free(sc->win.tok);
     free(sc->win.fold);
     free(sc->spk);
+    free(sc->bkey);
+    free(sc->bhash);
     rs_match_state_free(&sc->mt);
     rs_match_state_free(&sc->me);
     memset(sc, 0, sizeof *sc);
@@ -89,6 +91,44 @@ typedef struct rs_seg_run {
     uint64_t tokens;
 } rs_seg_run_t;
 
+/* How far ahead bigram lookups are prefetched: index slots at this
+ * distance, records at half of it. */
+#define RS_PREFETCH_AHEAD 16
+
+static rs_err_e rs_scratch_reserve(rs_scanner_t *sc, size_t n)
+{
+    if (n <= sc->scratch_cap)
+        return RS_OK;
+    uint64_t *k = realloc(sc->bkey, n * sizeof *k), *h;
+    if (!k)
+        return RS_ERR_NOMEM;
+    sc->bkey = k;
+    h = realloc(sc->bhash, n * sizeof *h);
+    if (!h)
+        return RS_ERR_NOMEM;
+    sc->bhash = h;
+    sc->scratch_cap = n;
+    return RS_OK;
+}
+
+/* Adds one to the bigram of each key, in a pipeline: while key i is
+ * counted, the index slot of key i + AHEAD and the record of key
+ * i + AHEAD / 2 are already on their way from memory. */
+static rs_err_e rs_count_bigrams(rs_dict_t *bg, const uint64_t *key, const uint64_t *hash, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i + RS_PREFETCH_AHEAD < n)
+            rs_dict_prefetch(bg, hash[i + RS_PREFETCH_AHEAD]);
+        if (i + RS_PREFETCH_AHEAD / 2 < n)
+            rs_dict_prefetch_rec(bg, hash[i + RS_PREFETCH_AHEAD / 2]);
+        const int64_t b = rs_dict_put(bg, &key[i], sizeof key[i], hash[i], NULL);
+        if (b < 0)
+            return RS_ERR_NOMEM;
+        (*(uint64_t *)rs_dict_val(bg, (size_t)b))++;
+    }
+    return RS_OK;
+}
+
 /* Counts tokens win[0..upto) and matches from them; then drops them. */
 static rs_err_e rs_win_consume(rs_seg_run_t *r, size_t upto)
 {
@@ -96,8 +136,14 @@ static rs_err_e rs_win_consume(rs_seg_run_t *r, size_t upto)
     rs_tokens_t *w = &sc->win;
     rs_stats_t *st = r->st;
     const uint64_t doc = r->ht.doc;
+    RS_FORWARD(rs_scratch_reserve(sc, upto));
+    size_t nb = 0;
     for (size_t i = 0; i < upto; i++) {
         const rs_token_t *k = &w->tok[i];
+        if (i + RS_PREFETCH_AHEAD < upto)
+            rs_dict_prefetch(&st->terms, w->tok[i + RS_PREFETCH_AHEAD].hash);
+        if (i + RS_PREFETCH_AHEAD / 2 < upto)
+            rs_dict_prefetch_rec(&st->terms, w->tok[i + RS_PREFETCH_AHEAD / 2].hash);
         const int64_t id = rs_dict_put(&st->terms, w->fold + k->off, k->len, k->hash, NULL);
         if (id < 0)
             return RS_ERR_NOMEM;
@@ -108,14 +154,15 @@ static rs_err_e rs_win_consume(rs_seg_run_t *r, size_t upto)
             v->docs++;
         }
         if (r->prev >= 0) {
-            const uint32_t key[2] = {(uint32_t)r->prev, (uint32_t)id};
-            const int64_t b = rs_dict_put(&st->bigrams, key, sizeof key, rs_hash64(key, sizeof key), NULL);
-            if (b < 0)
-                return RS_ERR_NOMEM;
-            (*(uint64_t *)rs_dict_val(&st->bigrams, (size_t)b))++;
+            /* the key is the pair {prev, id} as two uint32 in memory order */
+            const uint32_t pair[2] = {(uint32_t)r->prev, (uint32_t)id};
+            memcpy(&sc->bkey[nb], pair, sizeof pair);
+            sc->bhash[nb] = rs_hash64(pair, sizeof pair);
+            nb++;
         }
         r->prev = id;
     }
+    RS_FORWARD(rs_count_bigrams(&st->bigrams, sc->bkey, sc->bhash, nb));
     rs_matcher_run(sc->cfg->topics, &sc->mt, w, 0, upto, sc->abs, rs_on_hit, &r->ht);
     rs_matcher_run(sc->cfg->entities, &sc->me, w, 0, upto, sc->abs, rs_on_hit, &r->he);
     if (r->ht.err != RS_OK || r->he.err != RS_OK)

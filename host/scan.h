@@ -39,6 +39,8 @@ typedef struct rs_scanner {
     rs_match_state_t mt, me;
     uint32_t *spk; /* per document speaker -> stats speaker id */
     size_t spk_cap;
+    uint64_t *bkey, *bhash; /* bigram keys and hashes of one window */
+    size_t scratch_cap;
 } rs_scanner_t;
 
 rs_err_e rs_scanner_init(rs_scanner_t *sc, const rs_scan_cfg_t *cfg);
