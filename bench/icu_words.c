@@ -101,8 +101,13 @@ int main(int argc, char **argv)
             v[i].tokens += count_words(text, tl);
         }
         qsort(v, n, sizeof *v, cmp_agg);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             printf("%s\t%llu\t%llu\n", v[i].name, v[i].records, v[i].tokens);
+            free(v[i].name);
+        }
+        free(v);
+        free(all);
+        ubrk_close(bi);
         return 0;
     }
     unsigned long long tokens = 0, bytes = 0;
