@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "format.h"
 #include "report.h"
@@ -156,5 +157,55 @@ Test(scan, merge_in_any_grouping_gives_the_same_report)
     }
     free(want);
     rs_stats_free(&all);
+    fixture_free(&f);
+}
+
+/* Fragments that exercise every parser path, glued at random: labels,
+ * markers, front matter, timestamps, entities, links, invalid bytes. */
+static const char *frags[] = {
+    "**Ann:** ", "**Bob**: ", "**Note:** ", "Ann: ", "Speaker 1 (00:12): ", "[00:01:02] Bob: ", ">> ",
+    ">>> ANDERSON: ", "---\n", "title: x\n", "...\n", "\\[01:46\\]", "[1:2]", "(01:02:03)", "00:02:59.11",
+    "&#39;", "&#x1F600;", "&quot;", "&#", "&amp", "](http://x.y/z)", "[a](", "new york ", "city ",
+    "secur", "ity ", "ann lee ", "?", "\n", "\n\n", "\r\n", " ", "\t", "\xff", "\xc3", "\xe2\x82", "\xcc\x81",
+    "\xf0\x9f\x87\xba", "\xe2\x80\x99", "can't ", "3.14 ", "e.g. ", "_id ", "\xef\xbb\xbf", "*", "**", ":",
+};
+
+Test(scan, random_documents_never_crash)
+{
+    fixture_t f;
+    fixture_init(&f);
+    unsigned seed = (unsigned)time(NULL);
+    const char *env = getenv("RS_TEST_SEED");
+    if (env)
+        seed = (unsigned)strtoul(env, NULL, 10);
+    cr_log_info("random documents: seed %u (RS_TEST_SEED=%u repeats it)", seed, seed);
+    srand(seed);
+    rs_stats_t st;
+    stats_init(&f, &st);
+    char buf[4096];
+    const size_t nfrag = sizeof frags / sizeof frags[0];
+    uint64_t docs = 0;
+    for (int d = 0; d < 3000; d++) {
+        size_t len = 0;
+        const int parts = rand() % 60;
+        for (int p = 0; p < parts; p++) {
+            const char *fr = frags[(size_t)rand() % nfrag];
+            const size_t fl = strlen(fr);
+            if (len + fl >= sizeof buf)
+                break;
+            memcpy(buf + len, fr, fl);
+            len += fl;
+        }
+        char path[32];
+        snprintf(path, sizeof path, "doc%d", d);
+        scan_text(&f, &st, path, buf, len);
+        docs++;
+    }
+    cr_expect_eq(st.documents + st.skipped.n, docs, "seed %u: every document counted or skipped", seed);
+    cr_expect_leq(st.labelled_tokens, st.tokens, "seed %u", seed);
+    char *json = report(&f, &st);
+    cr_expect_not_null(json);
+    free(json);
+    rs_stats_free(&st);
     fixture_free(&f);
 }
