@@ -9,7 +9,9 @@
 static const char *const rs_format_names[RS_FORMAT_COUNT_] = {
     [RS_FORMAT_AUTO] = "auto",         [RS_FORMAT_PLAIN] = "plain",
     [RS_FORMAT_CAPTION] = "caption",   [RS_FORMAT_LABELED] = "labeled",
-    [RS_FORMAT_MARKDOWN] = "markdown",
+    [RS_FORMAT_MARKDOWN] = "markdown", [RS_FORMAT_SRT] = "srt",
+    [RS_FORMAT_VTT] = "vtt",           [RS_FORMAT_JSONL] = "jsonl",
+    [RS_FORMAT_WHISPER] = "whisper",
 };
 
 const char *rs_format_name(rs_format_e f)

@@ -20,6 +20,10 @@ typedef enum rs_format_e {
     RS_FORMAT_CAPTION,  /* auto-captions: ">>" starts an anonymous turn */
     RS_FORMAT_LABELED,  /* "Name:" at the start of a line */
     RS_FORMAT_MARKDOWN, /* "**Name:**" at the start of a line */
+    RS_FORMAT_SRT,      /* SubRip subtitles (subtitle.h) */
+    RS_FORMAT_VTT,      /* WebVTT subtitles (subtitle.h) */
+    RS_FORMAT_JSONL,    /* JSON Lines, one utterance per line (jsonl.h) */
+    RS_FORMAT_WHISPER,  /* Whisper / WhisperX JSON: segments[] (jsonl.h) */
     RS_FORMAT_COUNT_
 } rs_format_e;
 
@@ -31,6 +35,7 @@ typedef struct rs_segment {
     size_t start, end; /* byte range in rs_doc_t.text */
     int32_t speaker;   /* index in rs_doc_t.speakers, -1 for none */
     uint8_t is_turn;   /* a speaker turn (named or anonymous) */
+    uint32_t ms;       /* talk time from cue times (subtitles, Whisper), 0 when unknown */
 } rs_segment_t;
 
 typedef struct rs_strlist {
@@ -56,6 +61,7 @@ typedef struct rs_doc {
     rs_strlist_t speakers; /* names in order of first turn */
     rs_doc_meta_t meta;
     char *warning; /* a non-fatal note about this document, or NULL */
+    const struct rs_jsonl_keys *jsonl; /* JSON Lines field names (jsonl.h); NULL: defaults; not owned */
 } rs_doc_t;
 
 /* Appends a copy of s[0..len); returns its index, or -1 when out of memory. */

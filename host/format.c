@@ -16,6 +16,7 @@
 
 #include "dict.h" /* rs_dict_t: speaker names of this document */
 #include "hash.h"    /* rs_hash64 */
+#include "subtitle.h" /* rs_media_detect, rs_media_parse: SRT, WebVTT, JSON Lines, Whisper */
 #include "unicode.h" /* rs_utf8_encode */
 
 /* --- helpers --------------------------------------------------------- */
@@ -135,7 +136,7 @@ static rs_err_e rs_seg_push(rs_doc_t *d, size_t start, size_t end, int32_t speak
         d->seg = s;
         d->seg_cap = cap;
     }
-    d->seg[d->nseg++] = (rs_segment_t){start, end, speaker, (uint8_t)(is_turn != 0)};
+    d->seg[d->nseg++] = (rs_segment_t){.start = start, .end = end, .speaker = speaker, .is_turn = (uint8_t)(is_turn != 0)};
     return RS_OK;
 }
 
@@ -439,6 +440,9 @@ rs_err_e rs_doc_parse(rs_doc_t *d, rs_format_e forced, const rs_headings_t *h, r
     if (nul)
         return rs_error_set(err, RS_ERR_BINARY, "%s: binary file (NUL byte at offset %zu)", d->path,
                             (size_t)(nul - d->text));
+    const rs_format_e media = rs_media_detect(d, forced);
+    if (media != RS_FORMAT_AUTO)
+        return rs_media_parse(d, media, h, err);
 
     const size_t body = rs_front_matter(d);
     if (body)

@@ -1,9 +1,13 @@
 /*
  * ingest.c - walking files and directories into documents (ingest.h).
  * Directory loops are found by keeping the (device, inode) of every
- * directory on the current walk stack.
+ * directory on the current walk stack. Each file's first 512 bytes are
+ * peeked to tell archives and compressed streams (archives.c) from text;
+ * text is then read whole, the peeked bytes first. Runs on one thread.
  */
 #include "ingest.h"
+
+#include "archives.h" /* rs_archive_ingest, rs_archive_sniff, rs_archive_name_kind */
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,39 +26,39 @@ typedef struct rs_walk {
     int depth;
 } rs_walk_t;
 
-rs_err_e rs_read_file(const char *path, uint64_t max, uint8_t **out, size_t *len, rs_error_t *err)
+#define RS_PEEK_BYTES 512
+
+/* Reads fd to its end into a new buffer that starts with pre[0..npre)
+ * (bytes already read from fd). Does not close fd. */
+static rs_err_e rs_read_rest(int fd, const char *path, const uint8_t *pre, size_t npre, uint64_t max, uint8_t **out,
+                             size_t *len, rs_error_t *err)
 {
-    const int is_stdin = strcmp(path, "-") == 0;
-    const int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-    RS_RETURN_IF(fd < 0, err, RS_ERR_IO, "%s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
+    size_t cap = 1 << 16, n = npre;
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        if (max && (uint64_t)st.st_size > max) {
-            if (!is_stdin)
-                close(fd);
-            return rs_error_set(err, RS_ERR_TOO_LARGE, "%s: %lld bytes, over the limit of %llu (--max-document-size)",
-                                path, (long long)st.st_size, (unsigned long long)max);
-        }
+        RS_RETURN_IF(max && (uint64_t)st.st_size > max, err, RS_ERR_TOO_LARGE,
+                     "%s: %lld bytes, over the limit of %llu (--max-document-size)", path, (long long)st.st_size,
+                     (unsigned long long)max);
         cap = (size_t)st.st_size + 1;
     }
+    if (cap < npre + 1)
+        cap = npre + 1;
     uint8_t *buf = malloc(cap);
+    RS_RETURN_IF(!buf, err, RS_ERR_NOMEM, "%s: out of memory", path);
+    if (npre)
+        memcpy(buf, pre, npre);
     rs_err_e e = RS_OK;
-    if (!buf) {
-        e = rs_error_set(err, RS_ERR_NOMEM, "%s: out of memory", path);
-        goto done;
-    }
     for (;;) {
         if (n == cap) {
             if (max && n > max) {
                 e = rs_error_set(err, RS_ERR_TOO_LARGE, "%s: over the limit of %llu bytes (--max-document-size)", path,
                                  (unsigned long long)max);
-                goto done;
+                break;
             }
             uint8_t *b = realloc(buf, cap * 2);
             if (!b) {
                 e = rs_error_set(err, RS_ERR_NOMEM, "%s: out of memory", path);
-                goto done;
+                break;
             }
             buf = b;
             cap *= 2;
@@ -64,18 +68,15 @@ rs_err_e rs_read_file(const char *path, uint64_t max, uint8_t **out, size_t *len
             if (errno == EINTR)
                 continue;
             e = rs_error_set(err, RS_ERR_IO, "%s: %s", path, strerror(errno));
-            goto done;
+            break;
         }
         if (r == 0)
             break;
         n += (size_t)r;
     }
-    if (max && n > max)
+    if (e == RS_OK && max && n > max)
         e = rs_error_set(err, RS_ERR_TOO_LARGE, "%s: over the limit of %llu bytes (--max-document-size)", path,
                          (unsigned long long)max);
-done:
-    if (!is_stdin)
-        close(fd);
     if (e != RS_OK) {
         free(buf);
         return e;
@@ -85,7 +86,18 @@ done:
     return RS_OK;
 }
 
-static int rs_ext_ok(const char *exts, const char *name)
+rs_err_e rs_read_file(const char *path, uint64_t max, uint8_t **out, size_t *len, rs_error_t *err)
+{
+    const int is_stdin = strcmp(path, "-") == 0;
+    const int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    RS_RETURN_IF(fd < 0, err, RS_ERR_IO, "%s: %s", path, strerror(errno));
+    const rs_err_e e = rs_read_rest(fd, path, NULL, 0, max, out, len, err);
+    if (!is_stdin)
+        close(fd);
+    return e;
+}
+
+int rs_ingest_ext_ok(const char *exts, const char *name)
 {
     if (strcmp(exts, "*") == 0)
         return 1;
@@ -104,26 +116,91 @@ static int rs_ext_ok(const char *exts, const char *name)
     return 0;
 }
 
-static rs_err_e rs_take_file(rs_walk_t *w, const char *path)
+static int rs_cancelled(const rs_ingest_cfg_t *cfg)
 {
-    rs_error_t err = {0};
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    rs_err_e e = rs_read_file(path, w->cfg->max_doc_bytes, &buf, &len, &err);
-    if (e == RS_ERR_NOMEM)
-        return e;
-    if (e != RS_OK)
-        return w->cfg->on_skip(w->cfg->ctx, path, err.msg);
-    rs_doc_t doc = {0};
-    doc.path = strdup(path);
-    if (!doc.path) {
-        free(buf);
-        return RS_ERR_NOMEM;
+    return cfg->cancel && atomic_load_explicit(cfg->cancel, memory_order_relaxed);
+}
+
+/* Reads up to n bytes (fewer only at the end of the input). */
+static ssize_t rs_read_full(int fd, uint8_t *p, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        const ssize_t r = read(fd, p + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
     }
-    doc.text = buf;
-    doc.len = len;
-    doc.bytes = len;
-    return w->cfg->on_doc(w->cfg->ctx, &doc);
+    return (ssize_t)got;
+}
+
+static rs_err_e rs_take_file(rs_walk_t *w, const char *path, int top)
+{
+    const rs_ingest_cfg_t *cfg = w->cfg;
+    char msg[512];
+    const int is_stdin = top && strcmp(path, "-") == 0;
+    const int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+        return cfg->on_skip(cfg->ctx, path, msg);
+    }
+    struct stat st;
+    const int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    uint8_t peek[RS_PEEK_BYTES];
+    const ssize_t np = rs_read_full(fd, peek, sizeof peek);
+    rs_err_e e = RS_OK;
+    if (np < 0) {
+        snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+        e = cfg->on_skip(cfg->ctx, path, msg);
+    } else if ((!is_stdin && rs_archive_name_kind(path, NULL) != RS_ARCHIVE_NONE)
+               || rs_archive_sniff(peek, (size_t)np)) {
+        if (regular && lseek(fd, 0, SEEK_SET) == 0)
+            e = rs_archive_ingest(cfg, path, fd, peek, (size_t)np, 1);
+        else
+            e = rs_archive_ingest(cfg, path, fd, peek, (size_t)np, 0);
+    } else {
+        rs_error_t err = {0};
+        rs_doc_t doc = {0};
+        e = rs_read_rest(fd, path, peek, (size_t)np, cfg->max_doc_bytes, &doc.text, &doc.len, &err);
+        if (e == RS_OK) {
+            doc.bytes = doc.len;
+            doc.jsonl = cfg->jsonl;
+            if (!(doc.path = strdup(path))) {
+                free(doc.text);
+                e = RS_ERR_NOMEM;
+            } else {
+                e = cfg->on_doc(cfg->ctx, &doc);
+            }
+        } else if (e != RS_ERR_NOMEM) {
+            e = cfg->on_skip(cfg->ctx, path, err.msg);
+        }
+    }
+    if (!is_stdin)
+        close(fd);
+    return e;
+}
+
+/* A file met in a directory walk is taken when its extension is listed,
+ * when it is an archive, or when it is a compressed file whose name without
+ * the compression suffix is listed. */
+static int rs_walk_takes(const char *exts, const char *path)
+{
+    if (rs_ingest_ext_ok(exts, path))
+        return 1;
+    size_t inner = 0;
+    const rs_archive_kind_e k = rs_archive_name_kind(path, &inner);
+    if (k == RS_ARCHIVE_MULTI)
+        return 1;
+    if (k != RS_ARCHIVE_SINGLE)
+        return 0;
+    char *name = strndup(path, inner);
+    const int ok = name && rs_ingest_ext_ok(exts, name);
+    free(name);
+    return ok;
 }
 
 static int rs_cmp_names(const void *a, const void *b)
@@ -166,7 +243,7 @@ static rs_err_e rs_walk_dir(rs_walk_t *w, const char *path)
     if (e == RS_OK)
         qsort(names, n, sizeof *names, rs_cmp_names);
     const size_t plen = strlen(path);
-    for (size_t i = 0; i < n && e == RS_OK; i++) {
+    for (size_t i = 0; i < n && e == RS_OK && !rs_cancelled(w->cfg); i++) {
         const size_t need = plen + strlen(names[i]) + 2;
         char *child = malloc(need);
         if (!child) {
@@ -187,7 +264,7 @@ static rs_err_e rs_walk_path(rs_walk_t *w, const char *path, int top)
 {
     char msg[512];
     if (top && strcmp(path, "-") == 0)
-        return rs_take_file(w, path);
+        return rs_take_file(w, path, 1);
     struct stat st;
     if (stat(path, &st) != 0) {
         struct stat lst;
@@ -216,15 +293,15 @@ static rs_err_e rs_walk_path(rs_walk_t *w, const char *path, int top)
     }
     if (!S_ISREG(st.st_mode) && !top)
         return RS_OK; /* sockets, devices and fifos inside directories */
-    if (!top && !rs_ext_ok(w->cfg->exts, path))
+    if (!top && !rs_walk_takes(w->cfg->exts, path))
         return RS_OK;
-    return rs_take_file(w, path);
+    return rs_take_file(w, path, top);
 }
 
 rs_err_e rs_ingest_paths(const rs_ingest_cfg_t *cfg, const char *const *paths, size_t n)
 {
     rs_walk_t w = {.cfg = cfg};
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && !rs_cancelled(cfg); i++)
         RS_FORWARD(rs_walk_path(&w, paths[i], 1));
     return RS_OK;
 }

@@ -3,22 +3,28 @@
  *
  * A path is a file (always read), a directory (walked recursively, entries
  * in byte order of their names, hidden entries skipped, files taken when
- * their extension is in the list), or "-" for standard input. Each file is
- * read whole into a buffer that the document then owns. Problems with one
- * path (unreadable, a symlink loop, over the size limit) go to the skip
- * callback and the walk goes on. One thread walks; documents are handed to
- * the callback in walk order.
+ * their extension is in the list), or "-" for standard input. A file whose
+ * first bytes (or, in a directory, whose name) say it is an archive or a
+ * compressed file is read as a stream of documents (archives.h): archives in
+ * directories are opened, and a single compressed file there ("a.md.gz") is
+ * taken when the name without the compression suffix passes the list.
+ * Other files are read whole into a buffer that the document then owns.
+ * Problems with one path (unreadable, a symlink loop, over the size limit,
+ * a damaged archive) go to the skip callback and the walk goes on. One
+ * thread walks; documents are handed to the callback in walk order. When
+ * cancel is set the walk stops before the next document.
  */
 #ifndef RS_INGEST_H
 #define RS_INGEST_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "doc.h"   /* rs_doc_t */
 #include "error.h" /* rs_err_e */
 
-#define RS_DEFAULT_EXTS "txt,md,markdown,text"
+#define RS_DEFAULT_EXTS "txt,md,markdown,text,srt,vtt,jsonl,json"
 
 typedef struct rs_ingest_cfg {
     const char *exts;        /* comma-separated, no dots; "*" takes all */
@@ -28,11 +34,18 @@ typedef struct rs_ingest_cfg {
     rs_err_e (*on_doc)(void *ctx, rs_doc_t *doc);
     rs_err_e (*on_skip)(void *ctx, const char *path, const char *why);
     void *ctx;
+    atomic_int *cancel;                /* nonzero: stop at the next document; NULL: never */
+    const struct rs_jsonl_keys *jsonl; /* set on every document (rs_doc_t.jsonl) */
 } rs_ingest_cfg_t;
 
+/* Returns RS_OK also when stopped by cancel (the caller checks it). */
 rs_err_e rs_ingest_paths(const rs_ingest_cfg_t *cfg, const char *const *paths, size_t n);
 
 /* Reads a whole file (or stdin for "-") into a new buffer. */
 rs_err_e rs_read_file(const char *path, uint64_t max, uint8_t **out, size_t *len, rs_error_t *err);
+
+/* 1 when name's extension is in exts (comma-separated, case-insensitive,
+ * "*" for all), else 0. Can't fail. */
+int rs_ingest_ext_ok(const char *exts, const char *name);
 
 #endif

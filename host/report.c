@@ -402,8 +402,9 @@ rs_err_e rs_report_json(FILE *f, const rs_report_view_t *v, const rs_run_info_t 
         rs_json_str(f, rs_dict_key(&st->speakers, s, NULL));
         fprintf(f,
                 ", \"turns\": %" PRIu64 ", \"tokens\": %" PRIu64 ", \"share\": %.6f, \"questions\": %" PRIu64
-                ", \"documents\": %" PRIu64 ",\n     \"topics\": ",
-                sv->turns, sv->tokens, rs_share(sv->tokens, st->labelled_tokens), sv->questions, sv->docs);
+                ", \"documents\": %" PRIu64 ", \"seconds\": %" PRIu64 ".%03u,\n     \"topics\": ",
+                sv->turns, sv->tokens, rs_share(sv->tokens, st->labelled_tokens), sv->questions, sv->docs,
+                sv->talk_ms / 1000, (unsigned)(sv->talk_ms % 1000));
         rs_json_pairs(f, tp, nt);
         fputc('}', f);
         free(tp);
@@ -481,6 +482,13 @@ rs_err_e rs_report_json(FILE *f, const rs_report_view_t *v, const rs_run_info_t 
     fprintf(f, ", \"threads\": %u, \"seconds\": %.3f, \"bytes_per_second\": %.0f, \"version\": ", run->threads,
             run->seconds, run->seconds > 0 ? (double)st->bytes / run->seconds : 0.0);
     rs_json_str(f, run->version);
+    fputs(", \"topology\": ", f);
+    if (run->topology)
+        rs_json_str(f, run->topology);
+    else
+        fputs("null", f);
+    fprintf(f, ", \"pinned\": %s, \"shard_bytes\": %" PRIu64 ", \"partial\": %s", run->pinned ? "true" : "false",
+            run->shard_bytes, run->partial ? "true" : "false");
     fputs("}\n}\n", f);
     return ferror(f) ? RS_ERR_IO : RS_OK;
 }
@@ -772,6 +780,8 @@ rs_err_e rs_report_table(FILE *f, const rs_report_view_t *v, const rs_run_info_t
     }
     fprintf(f, "\n        %.2f s on %s (%u thread%s)\n", run->seconds, run->backend, run->threads,
             run->threads == 1 ? "" : "s");
+    if (run->partial)
+        fputs("PARTIAL: interrupted; these counts cover only the documents finished before the stop\n", f);
 
     if (st->speakers.n) {
         fprintf(f, "\n%-28s %9s %12s %7s %9s %6s\n", "Speaker", "turns", "tokens", "share", "questions", "docs");

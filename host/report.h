@@ -25,6 +25,10 @@ typedef struct rs_run_info {
     unsigned threads;
     double seconds;
     const char *version;
+    const char *topology; /* hardware summary (pool.h), or NULL */
+    int pinned;           /* 1: every worker was bound to one PU */
+    uint64_t shard_bytes; /* --shard-size used, 0 when unknown */
+    int partial;          /* 1: interrupted; counts cover finished documents only */
 } rs_run_info_t;
 
 typedef struct rs_report_view {

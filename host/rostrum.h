@@ -3,8 +3,11 @@
  * and compiled, inputs walked, documents scanned, statistics returned, ready
  * for report.h. cli/ parses arguments into rs_scan_opts_t and prints.
  *
- * rs_scan_run runs on the calling thread. The result owns everything it
- * holds (lexicons, matchers, statistics) until rs_scan_result_free.
+ * rs_scan_run reads the inputs on the calling thread and scans them on a
+ * pool of worker threads (pool.h), then merges their counts; the report is
+ * the same for any number of workers, shard size and input order. The
+ * result owns everything it holds (lexicons, matchers, statistics) until
+ * rs_scan_result_free.
  */
 #ifndef RS_ROSTRUM_H
 #define RS_ROSTRUM_H
@@ -18,7 +21,9 @@
 #include "kernels.h" /* rs_kernels_t */
 #include "labels.h"  /* rs_headings_t */
 #include "lexicon.h" /* rs_lexicon_t */
+#include "jsonl.h"   /* rs_jsonl_keys_t */
 #include "matcher.h" /* rs_matcher_t */
+#include "pool.h"    /* rs_progress_t, RS_DEFAULT_SHARD_BYTES */
 #include "report.h"  /* rs_run_info_t */
 #include "stats.h"   /* rs_stats_t */
 
@@ -36,6 +41,13 @@ typedef struct rs_scan_opts {
     const char *backend;       /* NULL or "auto": the best this CPU runs */
     const char *exts;          /* NULL: RS_DEFAULT_EXTS */
     uint64_t max_doc_bytes;    /* 0: RS_DEFAULT_MAX_DOC_BYTES */
+    unsigned jobs;             /* scan workers; 0: one per core (hwloc) */
+    uint64_t shard_bytes;      /* 0: RS_DEFAULT_SHARD_BYTES */
+    int no_pin;                /* 1: do not bind workers to PUs */
+    rs_jsonl_keys_t jsonl;     /* JSON Lines field names; NULL members: defaults */
+    atomic_int *cancel;        /* set nonzero (a SIGINT handler may) to stop early; NULL: never */
+    rs_progress_fn progress;   /* called on the calling thread about 4 times a second; NULL: never */
+    void *progress_ctx;
 } rs_scan_opts_t;
 
 typedef struct rs_scan_result {
@@ -45,13 +57,15 @@ typedef struct rs_scan_result {
     rs_stats_t stats;
     const rs_kernels_t *kernels;
     rs_run_info_t run;
-    rs_strlist_t warnings; /* lexicon warnings (not about documents) */
+    rs_strlist_t warnings; /* lexicon and worker warnings (not about documents) */
+    char topology[256];    /* run.topology points here */
 } rs_scan_result_t;
 
 /* On error (RS_ERR_LEXICON, RS_ERR_USAGE, RS_ERR_UNSUPPORTED, RS_ERR_NOMEM,
  * RS_ERR_IO for a headings file) err says what and where; the result must
  * still be freed. Unreadable or bad documents are not errors: they are in
- * res->stats.skipped. */
+ * res->stats.skipped. A cancel is not an error either: the result then
+ * holds the documents finished and res->run.partial is 1. */
 rs_err_e rs_scan_run(const rs_scan_opts_t *opts, rs_scan_result_t *res, rs_error_t *err);
 void rs_scan_result_free(rs_scan_result_t *res);
 

@@ -1,15 +1,19 @@
 /*
- * run.c - a whole scan on the calling thread (rostrum.h): load and compile
- * lexicons, walk the inputs, scan each document as it is read, time it.
+ * run.c - a whole scan (rostrum.h): load and compile lexicons, start the
+ * worker pool (pool.h), walk the inputs on the calling thread handing each
+ * document to the pool, then merge the workers' counts and time it all.
+ * Skip notes from the walk go straight into the result's statistics, which
+ * no worker touches until rs_pool_finish has joined them all.
  */
 #include "rostrum.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "ingest.h" /* rs_ingest_paths */
-#include "scan.h"   /* rs_scanner_t, rs_scan_document */
+#include "pool.h"   /* rs_pool_t */
 
 double rs_now(void)
 {
@@ -19,16 +23,14 @@ double rs_now(void)
 }
 
 typedef struct rs_run_ctx {
-    rs_scanner_t sc;
+    rs_pool_t *pool;
     rs_stats_t *st;
 } rs_run_ctx_t;
 
 static rs_err_e rs_run_on_doc(void *ctx, rs_doc_t *doc)
 {
     rs_run_ctx_t *r = ctx;
-    const rs_err_e e = rs_scan_document(&r->sc, doc, r->st);
-    rs_doc_free(doc);
-    return e;
+    return rs_pool_add(r->pool, doc);
 }
 
 static rs_err_e rs_run_on_skip(void *ctx, const char *path, const char *why)
@@ -82,22 +84,46 @@ rs_err_e rs_scan_run(const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t 
         .topics = &res->topic_matcher,
         .entities = &res->entity_matcher,
     };
+    const rs_pool_cfg_t pcfg = {
+        .workers = o->jobs,
+        .shard_bytes = o->shard_bytes,
+        .pin = !o->no_pin,
+        .scan = &cfg,
+        .topic_cats = res->topic_matcher.ncat,
+        .topic_pats = res->topic_matcher.npat_total,
+        .entity_cats = res->entity_matcher.ncat,
+        .entity_pats = res->entity_matcher.npat_total,
+        .cancel = o->cancel,
+        .progress = o->progress,
+        .progress_ctx = o->progress_ctx,
+    };
     rs_run_ctx_t ctx = {.st = &res->stats};
-    if (rs_scanner_init(&ctx.sc, &cfg) != RS_OK)
-        return rs_error_set(err, RS_ERR_NOMEM, "out of memory");
+    RS_FORWARD(rs_pool_start(&ctx.pool, &pcfg, err));
     const rs_ingest_cfg_t icfg = {
         .exts = o->exts ? o->exts : RS_DEFAULT_EXTS,
         .max_doc_bytes = o->max_doc_bytes ? o->max_doc_bytes : RS_DEFAULT_MAX_DOC_BYTES,
         .on_doc = rs_run_on_doc,
         .on_skip = rs_run_on_skip,
         .ctx = &ctx,
+        .cancel = o->cancel,
+        .jsonl = &o->jsonl,
     };
-    const rs_err_e e = rs_ingest_paths(&icfg, o->paths, o->npaths);
-    rs_scanner_free(&ctx.sc);
+    rs_err_e e = rs_ingest_paths(&icfg, o->paths, o->npaths);
+    /* a cancel seen once the walk is over may have cut it short */
+    const int cut = o->cancel && atomic_load(o->cancel);
+    const rs_err_e fe = rs_pool_finish(ctx.pool, &res->stats, &res->warnings, err);
+    snprintf(res->topology, sizeof res->topology, "%s", rs_pool_topology(ctx.pool));
+    res->run.threads = rs_pool_workers(ctx.pool);
+    res->run.shard_bytes = rs_pool_shard_bytes(ctx.pool);
+    res->run.pinned = rs_pool_pinned(ctx.pool);
+    res->run.partial = cut || rs_pool_dropped(ctx.pool) > 0;
+    rs_pool_free(ctx.pool);
     if (e != RS_OK)
         return rs_error_set(err, e, "scan failed: %s", rs_err_str(e));
+    if (fe != RS_OK)
+        return fe;
     res->run.backend = res->kernels->name;
-    res->run.threads = 1;
+    res->run.topology = res->topology;
     res->run.seconds = rs_now() - t0;
     res->run.version = RS_VERSION;
     return RS_OK;

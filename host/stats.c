@@ -202,6 +202,7 @@ rs_err_e rs_stats_merge(rs_stats_t *dst, rs_stats_t *src)
         d->tokens += s->tokens;
         d->questions += s->questions;
         d->docs += s->docs;
+        d->talk_ms += s->talk_ms;
     }
     for (size_t i = 0; i < src->bigrams.n; i++) {
         uint32_t key[2];

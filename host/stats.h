@@ -28,6 +28,7 @@ typedef struct rs_term_val {
 
 typedef struct rs_speaker_val {
     uint64_t turns, tokens, questions, docs, last_doc;
+    uint64_t talk_ms; /* talk time from cue times (subtitles, Whisper), in whole milliseconds */
 } rs_speaker_val_t;
 
 typedef struct rs_cat_val {

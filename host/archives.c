@@ -1,0 +1,561 @@
+/*
+ * archives.c - archives and compressed files as documents (archives.h), with
+ * libarchive reading from our own callbacks: the bytes already peeked from
+ * stdin first, then read(2) on the descriptor; regular files also get seek
+ * and skip callbacks, so zip can use its central directory.
+ *
+ * A compressed stream (by its magic) is read in two layers: a decompressing
+ * layer, then a libarchive reader that finds the tar (or the single file,
+ * raw format) in the decompressed bytes. gzip is inflated here with zlib,
+ * member after member, because zlib checks each member's CRC-32 and length
+ * and libarchive's gzip filter does not; zstd, xz, bzip2 and lz4 go through
+ * a libarchive reader of raw format (their libraries check what the stream
+ * carries: xz and bzip2 always, zstd when the frame has a checksum). The
+ * decompressing layer is drained to its very end once the members are read,
+ * so damage that inflates into plausible bytes is still reported.
+ *
+ * One archive at a time, on the walking thread. Each member's bytes go into
+ * a buffer sized from the header (or grown, up to the size limit) that the
+ * new document owns; libarchive's and zlib's errors are turned into skip
+ * notes here, with the detail they give and the offsets reached.
+ */
+#include "archives.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <zlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define RS_ARCHIVE_BLOCK (1u << 20)
+#define RS_ARCHIVE_RETRIES 16
+
+static int rs_ends_with(const char *s, size_t n, const char *suffix)
+{
+    const size_t k = strlen(suffix);
+    return n >= k && strncasecmp(s + n - k, suffix, k) == 0;
+}
+
+rs_archive_kind_e rs_archive_name_kind(const char *name, size_t *inner_len)
+{
+    static const char *const multi[] = {".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar.xz", ".txz",
+                                        ".tar.bz2", ".tbz2", ".tbz", ".tar.lz4", ".zip", ".7z", NULL};
+    static const char *const single[] = {".gz", ".zst", ".xz", ".bz2", ".lz4", NULL};
+    const size_t n = strlen(name);
+    for (const char *const *m = multi; *m; m++)
+        if (rs_ends_with(name, n, *m))
+            return RS_ARCHIVE_MULTI;
+    for (const char *const *m = single; *m; m++)
+        if (rs_ends_with(name, n, *m) && n > strlen(*m)) {
+            if (inner_len)
+                *inner_len = n - strlen(*m);
+            return RS_ARCHIVE_SINGLE;
+        }
+    return RS_ARCHIVE_NONE;
+}
+
+int rs_archive_sniff(const uint8_t *p, size_t n)
+{
+    if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+        return 2; /* gzip */
+    if (n >= 4 && memcmp(p, "\x28\xb5\x2f\xfd", 4) == 0)
+        return 2; /* zstd */
+    if (n >= 6 && memcmp(p, "\xfd" "7zXZ\x00", 6) == 0)
+        return 2; /* xz */
+    if (n >= 4 && memcmp(p, "BZh", 3) == 0 && p[3] >= '1' && p[3] <= '9')
+        return 2; /* bzip2 */
+    if (n >= 4 && memcmp(p, "\x04\x22\x4d\x18", 4) == 0)
+        return 2; /* lz4 */
+    if (n >= 4 && (memcmp(p, "PK\x03\x04", 4) == 0 || memcmp(p, "PK\x05\x06", 4) == 0))
+        return 1; /* zip */
+    if (n >= 6 && memcmp(p, "7z\xbc\xaf\x27\x1c", 6) == 0)
+        return 1; /* 7z */
+    if (n >= 262 && memcmp(p + 257, "ustar", 5) == 0)
+        return 1; /* tar */
+    return 0;
+}
+
+/* --- input callbacks --------------------------------------------------- */
+
+typedef struct rs_arc_src {
+    int fd;
+    const uint8_t *peek;
+    size_t peek_len, peek_pos;
+    uint8_t *buf;
+} rs_arc_src_t;
+
+/* The next block of raw input: the peeked bytes, then read(2). Returns its
+ * length, 0 at the end, -1 with errno set on a read error. */
+static ssize_t rs_src_next(rs_arc_src_t *src, const void **out)
+{
+    if (src->peek_pos < src->peek_len) {
+        *out = src->peek + src->peek_pos;
+        const size_t n = src->peek_len - src->peek_pos;
+        src->peek_pos = src->peek_len;
+        return (ssize_t)n;
+    }
+    for (;;) {
+        const ssize_t r = read(src->fd, src->buf, RS_ARCHIVE_BLOCK);
+        if (r >= 0) {
+            *out = src->buf;
+            return r;
+        }
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+static la_ssize_t rs_arc_read(struct archive *a, void *ud, const void **out)
+{
+    const ssize_t r = rs_src_next(ud, out);
+    if (r < 0)
+        archive_set_error(a, errno, "read error: %s", strerror(errno));
+    return r;
+}
+
+static la_int64_t rs_arc_seek(struct archive *a, void *ud, la_int64_t off, int whence)
+{
+    rs_arc_src_t *src = ud;
+    const off_t r = lseek(src->fd, (off_t)off, whence);
+    if (r < 0)
+        archive_set_error(a, errno, "seek error: %s", strerror(errno));
+    return r < 0 ? ARCHIVE_FATAL : (la_int64_t)r;
+}
+
+static la_int64_t rs_arc_skip(struct archive *a, void *ud, la_int64_t request)
+{
+    (void)a;
+    rs_arc_src_t *src = ud;
+    const off_t cur = lseek(src->fd, 0, SEEK_CUR);
+    if (cur < 0 || lseek(src->fd, (off_t)request, SEEK_CUR) < 0)
+        return 0; /* libarchive reads through instead */
+    return request;
+}
+
+/* --- decompressing layers ------------------------------------------- */
+
+/* A libarchive reader of raw format that decompresses (zstd, xz, ...). */
+typedef struct rs_arc_pipe {
+    struct archive *outer;
+} rs_arc_pipe_t;
+
+static la_ssize_t rs_pipe_read(struct archive *a, void *ud, const void **out)
+{
+    rs_arc_pipe_t *p = ud;
+    size_t size;
+    la_int64_t off;
+    const int r = archive_read_data_block(p->outer, out, &size, &off);
+    if (r == ARCHIVE_EOF)
+        return 0;
+    if (r < ARCHIVE_OK) {
+        const char *why = archive_error_string(p->outer);
+        archive_set_error(a, EIO, "%s", why ? why : "decompression failed");
+        return -1;
+    }
+    return (la_ssize_t)size;
+}
+
+/* gzip, member after member, with zlib: CRC-32 and length checked. */
+typedef struct rs_gz {
+    rs_arc_src_t *src;
+    z_stream z;
+    int ready;      /* inflateInit2 done */
+    int in_member;  /* inside a gzip member */
+    int done;       /* end of input reached cleanly */
+    int failed;     /* an error is pending or was returned */
+    char err[200];
+    uint64_t fed;   /* raw bytes handed to zlib */
+    uint64_t out;   /* bytes inflated */
+    uint8_t *buf;   /* RS_ARCHIVE_BLOCK */
+} rs_gz_t;
+
+static uint64_t rs_gz_raw_pos(const rs_gz_t *g)
+{
+    return g->fed - g->z.avail_in;
+}
+
+/* Inflates the next block into g->buf: its length, 0 at the end, -1 with
+ * g->err set (after the bytes inflated before the error were returned). */
+static ssize_t rs_gz_next(rs_gz_t *g)
+{
+    if (g->failed)
+        return -1;
+    if (g->done)
+        return 0;
+    z_stream *z = &g->z;
+    z->next_out = g->buf;
+    z->avail_out = RS_ARCHIVE_BLOCK;
+    while (z->avail_out == RS_ARCHIVE_BLOCK && !g->failed && !g->done) {
+        if (z->avail_in == 0) {
+            const void *p;
+            const ssize_t n = rs_src_next(g->src, &p);
+            if (n < 0) {
+                snprintf(g->err, sizeof g->err, "read error: %s", strerror(errno));
+                g->failed = 1;
+                break;
+            }
+            if (n == 0) {
+                if (g->in_member) {
+                    snprintf(g->err, sizeof g->err, "truncated gzip input");
+                    g->failed = 1;
+                } else {
+                    g->done = 1;
+                }
+                break;
+            }
+            z->next_in = (Bytef *)p;
+            z->avail_in = (uInt)n;
+            g->fed += (uint64_t)n;
+        }
+        if (!g->in_member) {
+            /* another member, or trailing bytes (ignored, as gzip does) */
+            if (z->next_in[0] != 0x1f) {
+                g->done = 1;
+                break;
+            }
+            if (inflateReset2(z, 16 + MAX_WBITS) != Z_OK) {
+                snprintf(g->err, sizeof g->err, "zlib could not start a member");
+                g->failed = 1;
+                break;
+            }
+            g->in_member = 1;
+        }
+        const int r = inflate(z, Z_NO_FLUSH);
+        if (r == Z_STREAM_END) {
+            g->in_member = 0;
+        } else if (r == Z_BUF_ERROR && z->avail_in == 0) {
+            /* wants more input */
+        } else if (r != Z_OK) {
+            snprintf(g->err, sizeof g->err, "gzip: %s", z->msg ? z->msg : "inflate failed");
+            g->failed = 1;
+        }
+    }
+    const size_t n = RS_ARCHIVE_BLOCK - z->avail_out;
+    g->out += n;
+    if (n)
+        return (ssize_t)n; /* an error found here is returned by the next call */
+    return g->failed ? -1 : 0;
+}
+
+static la_ssize_t rs_gz_read(struct archive *a, void *ud, const void **out)
+{
+    rs_gz_t *g = ud;
+    const ssize_t n = rs_gz_next(g);
+    if (n < 0)
+        archive_set_error(a, EIO, "%s", g->err);
+    *out = g->buf;
+    return n;
+}
+
+/* --- members ----------------------------------------------------------- */
+
+/* The member path without leading "./" and "/"; NULL when a component is
+ * hidden (starts with '.') or the path is empty. */
+static const char *rs_member_name(const char *p)
+{
+    for (;;) {
+        if (p[0] == '.' && p[1] == '/')
+            p += 2;
+        else if (p[0] == '/')
+            p++;
+        else
+            break;
+    }
+    if (!*p)
+        return NULL;
+    for (const char *c = p; c; c = strchr(c, '/')) {
+        if (*c == '/')
+            c++;
+        if (*c == '.')
+            return NULL;
+    }
+    return p;
+}
+
+typedef struct rs_arc {
+    const rs_ingest_cfg_t *cfg;
+    const char *name;
+    struct archive *a;     /* the reader of members */
+    struct archive *outer; /* a libarchive decompressing layer, or NULL */
+    rs_gz_t *gz;           /* the gzip layer, or NULL */
+    size_t members;        /* documents taken so far, for notes */
+} rs_arc_t;
+
+/* A skip note "PATH: WHAT (DETAIL), after N members, at byte B of the
+ * input (U unpacked)TAIL"; detail NULL: libarchive's message. */
+static rs_err_e rs_arc_note(rs_arc_t *r, const char *path, const char *what, const char *detail, const char *tail)
+{
+    char msg[1024];
+    if (!detail && r->a)
+        detail = archive_error_string(r->a);
+    if (!detail && r->outer)
+        detail = archive_error_string(r->outer);
+    long long in, unpacked;
+    if (r->gz) {
+        in = (long long)rs_gz_raw_pos(r->gz);
+        unpacked = (long long)r->gz->out;
+    } else {
+        struct archive *src = r->outer ? r->outer : r->a;
+        in = (long long)archive_filter_bytes(src, -1);
+        unpacked = (long long)archive_filter_bytes(src, 0);
+    }
+    char where[96] = "";
+    if (in >= 0 && unpacked >= 0)
+        snprintf(where, sizeof where, ", at byte %lld of the input (%lld unpacked)", in, unpacked);
+    else if (in >= 0)
+        snprintf(where, sizeof where, ", at byte %lld of the input", in);
+    else
+        snprintf(where, sizeof where, ", at byte 0 of the input (it could not be opened)");
+    snprintf(msg, sizeof msg, "%s: %s (%s), after %zu member%s%s%s", path, what, detail ? detail : "no detail",
+             r->members, r->members == 1 ? "" : "s", where, tail);
+    return r->cfg->on_skip(r->cfg->ctx, path, msg);
+}
+
+static char *rs_join(const char *a, const char *b)
+{
+    const size_t la = strlen(a), lb = strlen(b);
+    char *s = malloc(la + lb + 2);
+    if (s) {
+        memcpy(s, a, la);
+        s[la] = ':';
+        memcpy(s + la + 1, b, lb + 1);
+    }
+    return s;
+}
+
+/* Reads the current member's data into a new document. Returns RS_OK with
+ * *fatal set when the archive cannot go on. */
+static rs_err_e rs_arc_member(rs_arc_t *r, struct archive_entry *ent, const char *member, int raw, int *fatal)
+{
+    const rs_ingest_cfg_t *cfg = r->cfg;
+    const uint64_t max = cfg->max_doc_bytes;
+    char *path = raw ? strdup(r->name) : rs_join(r->name, member);
+    if (!path)
+        return RS_ERR_NOMEM;
+    char msg[512];
+    if (max && archive_entry_size_is_set(ent) && (uint64_t)archive_entry_size(ent) > max) {
+        snprintf(msg, sizeof msg, "%s: %lld bytes, over the limit of %llu (--max-document-size): skipped", path,
+                 (long long)archive_entry_size(ent), (unsigned long long)max);
+        const rs_err_e e = cfg->on_skip(cfg->ctx, path, msg);
+        free(path);
+        return e;
+    }
+    size_t cap = archive_entry_size_is_set(ent) ? (size_t)archive_entry_size(ent) + 1 : 1u << 16;
+    if (max && cap > max + 1)
+        cap = (size_t)max + 1;
+    size_t n = 0;
+    uint8_t *buf = malloc(cap);
+    if (!buf) {
+        free(path);
+        return RS_ERR_NOMEM;
+    }
+    rs_err_e e = RS_OK;
+    for (;;) {
+        if (n == cap) {
+            if (max && n > max) {
+                snprintf(msg, sizeof msg,
+                         "%s: expands past the limit of %llu bytes (--max-document-size; a compression bomb?): skipped",
+                         path, (unsigned long long)max);
+                e = cfg->on_skip(cfg->ctx, path, msg);
+                goto drop;
+            }
+            size_t nc = cap * 2;
+            if (max && nc > max + 1)
+                nc = (size_t)max + 1;
+            uint8_t *b = realloc(buf, nc);
+            if (!b) {
+                e = RS_ERR_NOMEM;
+                goto drop;
+            }
+            buf = b;
+            cap = nc;
+        }
+        const la_ssize_t got = archive_read_data(r->a, buf + n, cap - n);
+        if (got == 0)
+            break;
+        if (got < 0) {
+            *fatal = got == ARCHIVE_FATAL;
+            e = rs_arc_note(r, path, "damaged or truncated member data", NULL,
+                            *fatal ? "; this member and the rest of the archive are skipped, members before it are kept"
+                                   : "; this member is skipped");
+            goto drop;
+        }
+        n += (size_t)got;
+    }
+    if (max && n > max) {
+        snprintf(msg, sizeof msg, "%s: %zu bytes, over the limit of %llu (--max-document-size): skipped", path, n,
+                 (unsigned long long)max);
+        e = cfg->on_skip(cfg->ctx, path, msg);
+        goto drop;
+    }
+    r->members++;
+    rs_doc_t doc = {0};
+    doc.path = path;
+    doc.text = buf;
+    doc.len = n;
+    doc.bytes = n;
+    doc.jsonl = cfg->jsonl;
+    return cfg->on_doc(cfg->ctx, &doc);
+drop:
+    free(buf);
+    free(path);
+    return e;
+}
+
+static int rs_cancelled(const rs_ingest_cfg_t *cfg)
+{
+    return cfg->cancel && atomic_load_explicit(cfg->cancel, memory_order_relaxed);
+}
+
+/* A new reader of everything libarchive knows, raw data included. */
+static struct archive *rs_reader_new(int formats)
+{
+    struct archive *a = archive_read_new();
+    if (!a)
+        return NULL;
+    archive_read_support_filter_all(a);
+    if (formats)
+        archive_read_support_format_all(a);
+    archive_read_support_format_raw(a);
+    return a;
+}
+
+/* Reads the decompressing layer to its end, so that the stream's checks
+ * are all made; a failure is a note. */
+static rs_err_e rs_drain(rs_arc_t *r)
+{
+    const char *why = NULL;
+    if (r->gz) {
+        ssize_t n;
+        while ((n = rs_gz_next(r->gz)) > 0)
+            ;
+        if (n < 0)
+            why = r->gz->err;
+    } else if (r->outer) {
+        const void *b;
+        size_t size;
+        la_int64_t off;
+        int h;
+        while ((h = archive_read_data_block(r->outer, &b, &size, &off)) == ARCHIVE_OK)
+            ;
+        if (h != ARCHIVE_EOF)
+            why = archive_error_string(r->outer) ? archive_error_string(r->outer) : "decompression failed";
+    }
+    if (!why)
+        return RS_OK;
+    return rs_arc_note(r, r->name, "damaged compressed data after the last member", why,
+                       "; the members before it were read and kept, but may hold damaged text");
+}
+
+rs_err_e rs_archive_ingest(const rs_ingest_cfg_t *cfg, const char *name, int fd, const uint8_t *peek,
+                           size_t peek_len, int seekable)
+{
+    rs_arc_src_t src = {.fd = fd, .peek = peek, .peek_len = seekable ? 0 : peek_len};
+    rs_arc_pipe_t pipe = {0};
+    rs_gz_t gz = {.src = &src};
+    rs_arc_t r = {.cfg = cfg, .name = name};
+    const int compressed = rs_archive_sniff(peek, peek_len) == 2;
+    const int gzip = compressed && peek[0] == 0x1f;
+    char msg[1024];
+    rs_err_e e = RS_OK;
+    if (!(src.buf = malloc(RS_ARCHIVE_BLOCK)) || (gzip && !(gz.buf = malloc(RS_ARCHIVE_BLOCK)))) {
+        e = RS_ERR_NOMEM;
+        goto out;
+    }
+    if (gzip) {
+        if (inflateInit2(&gz.z, 16 + MAX_WBITS) != Z_OK) {
+            e = RS_ERR_NOMEM;
+            goto out;
+        }
+        gz.ready = 1;
+        r.gz = &gz;
+    } else if (compressed) {
+        /* the libarchive layer that decompresses, then its raw entry */
+        if (!(r.outer = rs_reader_new(0))) {
+            e = RS_ERR_NOMEM;
+            goto out;
+        }
+        archive_read_set_read_callback(r.outer, rs_arc_read);
+        archive_read_set_callback_data(r.outer, &src);
+        struct archive_entry *ent;
+        if (archive_read_open1(r.outer) != ARCHIVE_OK || archive_read_next_header(r.outer, &ent) != ARCHIVE_OK) {
+            e = rs_arc_note(&r, name, "not a readable compressed file", NULL, "");
+            goto out;
+        }
+        pipe.outer = r.outer;
+    }
+    /* the reader of members */
+    struct archive *a = r.a = rs_reader_new(1);
+    if (!a) {
+        e = RS_ERR_NOMEM;
+        goto out;
+    }
+    if (gzip) {
+        archive_read_set_read_callback(a, rs_gz_read);
+        archive_read_set_callback_data(a, &gz);
+    } else if (compressed) {
+        archive_read_set_read_callback(a, rs_pipe_read);
+        archive_read_set_callback_data(a, &pipe);
+    } else {
+        archive_read_set_read_callback(a, rs_arc_read);
+        if (seekable) {
+            archive_read_set_seek_callback(a, rs_arc_seek);
+            archive_read_set_skip_callback(a, rs_arc_skip);
+        }
+        archive_read_set_callback_data(a, &src);
+    }
+    if (archive_read_open1(a) != ARCHIVE_OK) {
+        e = rs_arc_note(&r, name, "not a readable archive or compressed file", NULL, "; nothing was read");
+        goto out;
+    }
+    int clean_end = 0;
+    for (int retries = 0; e == RS_OK && !rs_cancelled(cfg);) {
+        struct archive_entry *ent;
+        const int h = archive_read_next_header(a, &ent);
+        if (h == ARCHIVE_EOF) {
+            clean_end = 1;
+            break;
+        }
+        if (h == ARCHIVE_RETRY && ++retries < RS_ARCHIVE_RETRIES)
+            continue;
+        if (h < ARCHIVE_WARN || h == ARCHIVE_RETRY) {
+            e = rs_arc_note(&r, name, "damaged or truncated archive", NULL, "; members before it are kept");
+            break;
+        }
+        retries = 0;
+        const int raw = archive_format(a) == ARCHIVE_FORMAT_RAW;
+        if (raw && !compressed && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE) {
+            snprintf(msg, sizeof msg, "%s: not an archive or compressed file (only its name says it is)", name);
+            e = cfg->on_skip(cfg->ctx, name, msg);
+            break;
+        }
+        if (!raw && archive_entry_filetype(ent) != AE_IFREG)
+            continue;
+        const char *p = archive_entry_pathname(ent);
+        if (!p)
+            p = archive_entry_pathname_utf8(ent);
+        const char *member = p ? rs_member_name(p) : NULL;
+        if (!raw && (!member || !rs_ingest_ext_ok(cfg->exts, member)))
+            continue;
+        int fatal = 0;
+        e = rs_arc_member(&r, ent, member ? member : "", raw, &fatal);
+        if (fatal)
+            break;
+    }
+    if (e == RS_OK && clean_end && !rs_cancelled(cfg))
+        e = rs_drain(&r);
+out:
+    if (r.a)
+        archive_read_free(r.a);
+    if (r.outer)
+        archive_read_free(r.outer);
+    if (gz.ready)
+        inflateEnd(&gz.z);
+    free(gz.buf);
+    free(src.buf);
+    return e;
+}

@@ -1,0 +1,617 @@
+/*
+ * pool.c - shards, a bounded queue and worker threads (pool.h).
+ *
+ * DESIGN
+ *   One mutex guards the queue (a ring of RS_QUEUE_SHARDS shard pointers),
+ *   the closed flag, the count of live workers and the first error; three
+ *   condition variables wake workers (not_empty), the reader (not_full) and
+ *   rs_pool_finish (done). The reader waits with a timeout so that it can
+ *   report progress while blocked. Counters read by the progress callback
+ *   are relaxed atomics; nothing else is shared between workers. Each
+ *   worker pins itself (hwloc_set_cpubind on its own thread) before its
+ *   first shard and remembers why when that fails; rs_pool_finish turns
+ *   that into a warning after joining.
+ *
+ *   A worker scans each document of a shard with rs_scan_document, then
+ *   adds the document's cue times to its speakers (rs_segment_t.ms, which
+ *   the scanner does not read), and frees the document at once, so a
+ *   shard's memory shrinks while it is scanned. JSON Lines documents are
+ *   split by --jsonl-doc here (rs_jsonl_split), on the worker, so that the
+ *   groups of one file are scanned by one worker like any document.
+ */
+#include "pool.h"
+
+#include <errno.h>
+#include <hwloc.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hash.h"     /* rs_hash64 */
+#include "subtitle.h" /* rs_media_detect */
+
+#define RS_QUEUE_SHARDS 1
+
+typedef struct rs_shard {
+    rs_doc_t *docs;
+    size_t n, cap;
+    uint64_t bytes; /* text bytes held */
+} rs_shard_t;
+
+typedef struct rs_worker {
+    rs_pool_t *pool;
+    unsigned idx;
+    pthread_t th;
+    int started;
+    rs_scanner_t sc;
+    rs_stats_t st;
+    hwloc_cpuset_t set; /* one PU, or NULL when not pinning */
+    int pinned;
+    int pin_errno;
+} rs_worker_t;
+
+struct rs_pool {
+    rs_pool_cfg_t cfg;
+    unsigned nw;
+    rs_worker_t *w;
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full, done;
+    rs_shard_t *queue[RS_QUEUE_SHARDS];
+    size_t qhead, qn;
+    int closed;
+    unsigned alive;
+    rs_err_e err; /* first worker error, under mu */
+    atomic_int failed;
+    rs_shard_t *cur; /* the shard being filled (reader only) */
+    uint64_t docs_read, bytes_read; /* reader only; copied under mu for progress */
+    _Atomic uint64_t docs_done, bytes_done, dropped;
+    double t0, last_progress;
+    hwloc_topology_t topo;
+    int have_topo;
+    char topology[256];
+    int sync_ok; /* mutex and condition variables initialised */
+};
+
+static double rs_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int rs_stopping(const rs_pool_t *p)
+{
+    return atomic_load_explicit(&p->failed, memory_order_relaxed)
+           || (p->cfg.cancel && atomic_load_explicit(p->cfg.cancel, memory_order_relaxed));
+}
+
+static void rs_pool_fail(rs_pool_t *p, rs_err_e e)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->err == RS_OK)
+        p->err = e;
+    pthread_mutex_unlock(&p->mu);
+    atomic_store(&p->failed, 1);
+}
+
+/* --- topology ---------------------------------------------------------- */
+
+static unsigned rs_count(hwloc_topology_t t, hwloc_obj_type_t type)
+{
+    const int n = hwloc_get_nbobjs_by_type(t, type);
+    return n > 0 ? (unsigned)n : 0;
+}
+
+static void rs_topology_line(hwloc_topology_t t, char *buf, size_t n)
+{
+    const unsigned pk = rs_count(t, HWLOC_OBJ_PACKAGE), co = rs_count(t, HWLOC_OBJ_CORE),
+                   pu = rs_count(t, HWLOC_OBJ_PU), nn = rs_count(t, HWLOC_OBJ_NUMANODE);
+    snprintf(buf, n, "%u package%s, %u core%s, %u PU%s, %u NUMA node%s", pk, pk == 1 ? "" : "s", co,
+             co == 1 ? "" : "s", pu, pu == 1 ? "" : "s", nn, nn == 1 ? "" : "s");
+}
+
+static unsigned rs_online_cpus(void)
+{
+    const long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+unsigned rs_default_workers(void)
+{
+    hwloc_topology_t t;
+    unsigned n = 0;
+    if (hwloc_topology_init(&t) == 0) {
+        if (hwloc_topology_load(t) == 0) {
+            n = rs_count(t, HWLOC_OBJ_CORE);
+            if (!n)
+                n = rs_count(t, HWLOC_OBJ_PU);
+        }
+        hwloc_topology_destroy(t);
+    }
+    if (!n)
+        n = rs_online_cpus();
+    return n > RS_MAX_WORKERS ? RS_MAX_WORKERS : n;
+}
+
+static void rs_size_str(char *buf, size_t n, uint64_t b)
+{
+    if (b >= (1ull << 30))
+        snprintf(buf, n, "%.1f GiB", (double)b / (1ull << 30));
+    else if (b >= (1ull << 20))
+        snprintf(buf, n, "%.1f MiB", (double)b / (1 << 20));
+    else
+        snprintf(buf, n, "%llu KiB", (unsigned long long)(b >> 10));
+}
+
+rs_err_e rs_topology_describe(char *buf, size_t n)
+{
+    hwloc_topology_t t;
+    if (hwloc_topology_init(&t) != 0) {
+        snprintf(buf, n, "topology: unknown (hwloc could not start)\n");
+        return RS_ERR_UNSUPPORTED;
+    }
+    if (hwloc_topology_load(t) != 0) {
+        hwloc_topology_destroy(t);
+        snprintf(buf, n, "topology: unknown (hwloc could not load the topology)\n");
+        return RS_ERR_UNSUPPORTED;
+    }
+    size_t k = 0;
+    char line[256], sz[32];
+#define RS_PUT(...)                                                                                                    \
+    do {                                                                                                               \
+        if (k < n) {                                                                                                   \
+            const int w_ = snprintf(buf + k, n - k, __VA_ARGS__);                                                      \
+            k += w_ > 0 ? (size_t)w_ : 0;                                                                              \
+        }                                                                                                              \
+    } while (0)
+    rs_topology_line(t, line, sizeof line);
+    RS_PUT("topology: %s\n", line);
+    const unsigned nn = rs_count(t, HWLOC_OBJ_NUMANODE);
+    for (unsigned i = 0; i < nn; i++) {
+        hwloc_obj_t o = hwloc_get_obj_by_type(t, HWLOC_OBJ_NUMANODE, i);
+        char cpus[128] = "";
+        if (o->cpuset)
+            hwloc_bitmap_list_snprintf(cpus, sizeof cpus, o->cpuset);
+        rs_size_str(sz, sizeof sz, o->attr ? o->attr->numanode.local_memory : 0);
+        RS_PUT("  NUMA node %u: %s, PUs %s\n", o->os_index, sz, cpus);
+    }
+    static const struct {
+        hwloc_obj_type_t type;
+        const char *name;
+    } caches[] = {{HWLOC_OBJ_L1CACHE, "L1d"}, {HWLOC_OBJ_L1ICACHE, "L1i"}, {HWLOC_OBJ_L2CACHE, "L2"},
+                  {HWLOC_OBJ_L3CACHE, "L3"}, {HWLOC_OBJ_L4CACHE, "L4"}};
+    for (size_t c = 0; c < sizeof caches / sizeof caches[0]; c++) {
+        const unsigned cnt = rs_count(t, caches[c].type);
+        if (!cnt)
+            continue;
+        hwloc_obj_t o = hwloc_get_obj_by_type(t, caches[c].type, 0);
+        rs_size_str(sz, sizeof sz, o->attr ? o->attr->cache.size : 0);
+        const int share = o->cpuset ? hwloc_bitmap_weight(o->cpuset) : 0;
+        RS_PUT("  %-3s %u x %s (each shared by %d PU%s)\n", caches[c].name, cnt, sz, share, share == 1 ? "" : "s");
+    }
+    unsigned w = rs_count(t, HWLOC_OBJ_CORE);
+    if (!w)
+        w = rs_count(t, HWLOC_OBJ_PU);
+    RS_PUT("  scan workers by default: %u (one per core; -j to change)\n", w ? w : rs_online_cpus());
+#undef RS_PUT
+    hwloc_topology_destroy(t);
+    return RS_OK;
+}
+
+/* --- workers ----------------------------------------------------------- */
+
+/* Adds d's cue times to the speakers of the record just added. */
+static void rs_add_talk_time(rs_stats_t *st, const rs_doc_t *d, const rs_docrec_t *rec)
+{
+    for (size_t i = 0; i < d->nseg; i++) {
+        const rs_segment_t *sg = &d->seg[i];
+        if (!sg->ms || sg->speaker < 0 || (size_t)sg->speaker >= rec->speakers.n)
+            continue;
+        const char *name = rec->speakers.s[sg->speaker];
+        const size_t len = strlen(name);
+        const int64_t id = rs_dict_get(&st->speakers, name, len, rs_hash64(name, len));
+        if (id >= 0)
+            ((rs_speaker_val_t *)rs_dict_val(&st->speakers, (size_t)id))->talk_ms += sg->ms;
+    }
+}
+
+static rs_err_e rs_scan_one(rs_worker_t *w, rs_doc_t *d)
+{
+    const size_t before = w->st.ndocs;
+    RS_FORWARD(rs_scan_document(&w->sc, d, &w->st));
+    if (w->st.ndocs > before)
+        rs_add_talk_time(&w->st, d, &w->st.docs[w->st.ndocs - 1]);
+    return RS_OK;
+}
+
+static rs_err_e rs_worker_scan(rs_worker_t *w, rs_doc_t *d)
+{
+    if (!d->jsonl || !d->jsonl->doc || rs_media_detect(d, w->pool->cfg.scan->format) != RS_FORMAT_JSONL)
+        return rs_scan_one(w, d);
+    rs_doc_t *sub = NULL;
+    size_t n = 0;
+    char *warning = NULL;
+    RS_FORWARD(rs_jsonl_split(d, d->jsonl, &sub, &n, &warning));
+    rs_err_e e = RS_OK;
+    if (warning)
+        e = rs_notes_add(&w->st.warnings, d->path, warning);
+    free(warning);
+    if (n == 0 && e == RS_OK)
+        e = rs_scan_one(w, d);
+    for (size_t i = 0; i < n; i++) {
+        if (e == RS_OK)
+            e = rs_scan_one(w, &sub[i]);
+        rs_doc_free(&sub[i]);
+    }
+    free(sub);
+    return e;
+}
+
+static void *rs_worker_main(void *arg)
+{
+    rs_worker_t *w = arg;
+    rs_pool_t *p = w->pool;
+    if (w->set) {
+        if (hwloc_set_cpubind(p->topo, w->set, HWLOC_CPUBIND_THREAD) == 0)
+            w->pinned = 1;
+        else
+            w->pin_errno = errno ? errno : EINVAL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (p->qn == 0 && !p->closed)
+            pthread_cond_wait(&p->not_empty, &p->mu);
+        if (p->qn == 0) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        rs_shard_t *sh = p->queue[p->qhead];
+        p->qhead = (p->qhead + 1) % RS_QUEUE_SHARDS;
+        p->qn--;
+        pthread_cond_signal(&p->not_full);
+        pthread_mutex_unlock(&p->mu);
+        for (size_t i = 0; i < sh->n; i++) {
+            rs_doc_t *d = &sh->docs[i];
+            const uint64_t bytes = d->bytes;
+            if (rs_stopping(p)) {
+                atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
+            } else {
+                const rs_err_e e = rs_worker_scan(w, d);
+                if (e != RS_OK)
+                    rs_pool_fail(p, e);
+            }
+            rs_doc_free(d);
+            atomic_fetch_add_explicit(&p->docs_done, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&p->bytes_done, bytes, memory_order_relaxed);
+        }
+        free(sh->docs);
+        free(sh);
+    }
+    pthread_mutex_lock(&p->mu);
+    p->alive--;
+    pthread_cond_broadcast(&p->done);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* --- the reader's side ------------------------------------------------- */
+
+static void rs_progress_now(rs_pool_t *p, int force)
+{
+    if (!p->cfg.progress)
+        return;
+    const double now = rs_clock();
+    const double every = p->cfg.progress_interval > 0 ? p->cfg.progress_interval : 0.25;
+    if (!force && now - p->last_progress < every)
+        return;
+    p->last_progress = now;
+    const rs_progress_t pr = {
+        .docs_read = p->docs_read,
+        .bytes_read = p->bytes_read,
+        .docs_done = atomic_load_explicit(&p->docs_done, memory_order_relaxed),
+        .bytes_done = atomic_load_explicit(&p->bytes_done, memory_order_relaxed),
+        .seconds = now - p->t0,
+        .workers = p->nw,
+    };
+    p->cfg.progress(p->cfg.progress_ctx, &pr);
+}
+
+/* Absolute time dt seconds from now, for pthread_cond_timedwait. */
+static struct timespec rs_deadline(double dt)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const long long ns = (long long)ts.tv_nsec + (long long)(dt * 1e9);
+    ts.tv_sec += (time_t)(ns / 1000000000LL);
+    ts.tv_nsec = (long)(ns % 1000000000LL);
+    return ts;
+}
+
+static double rs_wait_step(const rs_pool_t *p)
+{
+    return p->cfg.progress && p->cfg.progress_interval > 0 ? p->cfg.progress_interval : 0.25;
+}
+
+/* Queues sh, waiting while the queue is full. Workers keep popping even
+ * after a failure or a cancel (they drop documents), so this never waits
+ * for ever. */
+static void rs_queue_push(rs_pool_t *p, rs_shard_t *sh)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->qn == RS_QUEUE_SHARDS) {
+        const struct timespec ts = rs_deadline(rs_wait_step(p));
+        pthread_cond_timedwait(&p->not_full, &p->mu, &ts);
+        if (p->qn == RS_QUEUE_SHARDS && p->cfg.progress) {
+            pthread_mutex_unlock(&p->mu);
+            rs_progress_now(p, 0);
+            pthread_mutex_lock(&p->mu);
+        }
+    }
+    p->queue[(p->qhead + p->qn) % RS_QUEUE_SHARDS] = sh;
+    p->qn++;
+    pthread_cond_signal(&p->not_empty);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static rs_err_e rs_pool_error(rs_pool_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    const rs_err_e e = p->err;
+    pthread_mutex_unlock(&p->mu);
+    return e;
+}
+
+rs_err_e rs_pool_add(rs_pool_t *p, rs_doc_t *doc)
+{
+    if (rs_stopping(p)) {
+        atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
+        rs_doc_free(doc);
+        return rs_pool_error(p);
+    }
+    const uint64_t limit = p->cfg.shard_bytes;
+    if (p->cur && p->cur->n && p->cur->bytes + doc->len > limit) {
+        rs_queue_push(p, p->cur);
+        p->cur = NULL;
+    }
+    if (!p->cur && !(p->cur = calloc(1, sizeof *p->cur))) {
+        rs_doc_free(doc);
+        return RS_ERR_NOMEM;
+    }
+    rs_shard_t *sh = p->cur;
+    if (sh->n == sh->cap) {
+        const size_t cap = sh->cap ? sh->cap * 2 : 16;
+        rs_doc_t *d = realloc(sh->docs, cap * sizeof *d);
+        if (!d) {
+            rs_doc_free(doc);
+            return RS_ERR_NOMEM;
+        }
+        sh->docs = d;
+        sh->cap = cap;
+    }
+    sh->docs[sh->n++] = *doc;
+    memset(doc, 0, sizeof *doc);
+    sh->bytes += sh->docs[sh->n - 1].len;
+    p->docs_read++;
+    p->bytes_read += sh->docs[sh->n - 1].bytes;
+    if (sh->bytes >= limit) {
+        rs_queue_push(p, sh);
+        p->cur = NULL;
+    }
+    rs_progress_now(p, 0);
+    return RS_OK;
+}
+
+/* --- start, finish, free ----------------------------------------------- */
+
+rs_err_e rs_pool_start(rs_pool_t **out, const rs_pool_cfg_t *cfg, rs_error_t *err)
+{
+    *out = NULL;
+    rs_pool_t *p = calloc(1, sizeof *p);
+    RS_RETURN_IF(!p, err, RS_ERR_NOMEM, "out of memory");
+    p->cfg = *cfg;
+    if (!p->cfg.shard_bytes)
+        p->cfg.shard_bytes = RS_DEFAULT_SHARD_BYTES;
+    p->t0 = p->last_progress = rs_clock();
+    snprintf(p->topology, sizeof p->topology, "unknown (hwloc could not load the topology)");
+    if (hwloc_topology_init(&p->topo) == 0) {
+        if (hwloc_topology_load(p->topo) == 0) {
+            p->have_topo = 1;
+            rs_topology_line(p->topo, p->topology, sizeof p->topology);
+        } else {
+            hwloc_topology_destroy(p->topo);
+        }
+    }
+    p->nw = cfg->workers;
+    if (!p->nw && p->have_topo)
+        p->nw = rs_count(p->topo, HWLOC_OBJ_CORE) ? rs_count(p->topo, HWLOC_OBJ_CORE) : rs_count(p->topo, HWLOC_OBJ_PU);
+    if (!p->nw)
+        p->nw = rs_default_workers();
+    if (p->nw > RS_MAX_WORKERS)
+        p->nw = RS_MAX_WORKERS;
+    rs_err_e e = RS_OK;
+    if (pthread_mutex_init(&p->mu, NULL) != 0) {
+        free(p);
+        return rs_error_set(err, RS_ERR_INTERNAL, "cannot create a mutex");
+    }
+    pthread_cond_init(&p->not_empty, NULL);
+    pthread_cond_init(&p->not_full, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->sync_ok = 1;
+    if (!(p->w = calloc(p->nw, sizeof *p->w))) {
+        rs_pool_free(p);
+        return rs_error_set(err, RS_ERR_NOMEM, "out of memory");
+    }
+    hwloc_cpuset_t *sets = NULL;
+    if (cfg->pin && p->have_topo && (sets = calloc(p->nw, sizeof *sets)) != NULL) {
+        hwloc_obj_t root = hwloc_get_root_obj(p->topo);
+        if (hwloc_distrib(p->topo, &root, 1, sets, p->nw, INT_MAX, 0) == 0) {
+            for (unsigned i = 0; i < p->nw; i++)
+                if (sets[i])
+                    hwloc_bitmap_singlify(sets[i]);
+        }
+    }
+    for (unsigned i = 0; i < p->nw && e == RS_OK; i++) {
+        rs_worker_t *w = &p->w[i];
+        w->pool = p;
+        w->idx = i;
+        w->set = sets ? sets[i] : NULL;
+        if (!w->set && cfg->pin)
+            w->pin_errno = p->have_topo ? EINVAL : ENOSYS;
+        if (rs_scanner_init(&w->sc, cfg->scan) != RS_OK
+            || rs_stats_init(&w->st, cfg->topic_cats, cfg->topic_pats, cfg->entity_cats, cfg->entity_pats) != RS_OK)
+            e = rs_error_set(err, RS_ERR_NOMEM, "out of memory");
+    }
+    free(sets); /* the sets themselves now belong to the workers */
+    for (unsigned i = 0; i < p->nw && e == RS_OK; i++) {
+        pthread_mutex_lock(&p->mu);
+        p->alive++;
+        pthread_mutex_unlock(&p->mu);
+        if (pthread_create(&p->w[i].th, NULL, rs_worker_main, &p->w[i]) != 0) {
+            pthread_mutex_lock(&p->mu);
+            p->alive--;
+            pthread_mutex_unlock(&p->mu);
+            e = rs_error_set(err, RS_ERR_INTERNAL, "cannot start worker thread %u of %u", i + 1, p->nw);
+            break;
+        }
+        p->w[i].started = 1;
+    }
+    if (e != RS_OK) {
+        rs_pool_free(p);
+        return e;
+    }
+    *out = p;
+    return RS_OK;
+}
+
+/* Closes the queue and joins the workers (progress while waiting). */
+static void rs_pool_join(rs_pool_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->closed = 1;
+    pthread_cond_broadcast(&p->not_empty);
+    while (p->alive > 0) {
+        const struct timespec ts = rs_deadline(rs_wait_step(p));
+        pthread_cond_timedwait(&p->done, &p->mu, &ts);
+        if (p->alive > 0 && p->cfg.progress) {
+            pthread_mutex_unlock(&p->mu);
+            rs_progress_now(p, 0);
+            pthread_mutex_lock(&p->mu);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->nw; i++)
+        if (p->w[i].started) {
+            pthread_join(p->w[i].th, NULL);
+            p->w[i].started = 0;
+        }
+}
+
+rs_err_e rs_pool_finish(rs_pool_t *p, rs_stats_t *into, rs_strlist_t *warnings, rs_error_t *err)
+{
+    if (p->cur) {
+        if (p->cur->n)
+            rs_queue_push(p, p->cur);
+        else {
+            free(p->cur->docs);
+            free(p->cur);
+        }
+        p->cur = NULL;
+    }
+    rs_pool_join(p);
+    rs_progress_now(p, 1);
+    for (unsigned i = 0; i < p->nw; i++) {
+        const rs_worker_t *w = &p->w[i];
+        if (!p->cfg.pin || w->pinned)
+            continue;
+        char msg[256];
+        snprintf(msg, sizeof msg, "worker %u of %u not pinned to a PU (%s); it runs where the system puts it", i + 1,
+                 p->nw, strerror(w->pin_errno));
+        if (rs_strlist_push(warnings, msg, strlen(msg)) < 0)
+            return rs_error_set(err, RS_ERR_NOMEM, "out of memory");
+    }
+    const rs_err_e we = rs_pool_error(p);
+    if (we != RS_OK)
+        return rs_error_set(err, we, "scan failed in a worker: %s", rs_err_str(we));
+    if (!p->nw)
+        return RS_OK;
+    /* into takes worker 0's tables as they are (no copy), then the rest */
+    rs_stats_t tmp = *into;
+    *into = p->w[0].st;
+    p->w[0].st = tmp;
+    for (unsigned i = 0; i < p->nw; i++) {
+        const rs_err_e e = rs_stats_merge(into, &p->w[i].st);
+        if (e != RS_OK)
+            return rs_error_set(err, e, "merging worker statistics: %s", rs_err_str(e));
+        rs_stats_free(&p->w[i].st);
+    }
+    return RS_OK;
+}
+
+void rs_pool_free(rs_pool_t *p)
+{
+    if (!p)
+        return;
+    if (p->sync_ok && p->w)
+        rs_pool_join(p);
+    for (size_t i = 0; i < p->qn; i++) {
+        rs_shard_t *sh = p->queue[(p->qhead + i) % RS_QUEUE_SHARDS];
+        for (size_t j = 0; j < sh->n; j++)
+            rs_doc_free(&sh->docs[j]);
+        free(sh->docs);
+        free(sh);
+    }
+    if (p->cur) {
+        for (size_t j = 0; j < p->cur->n; j++)
+            rs_doc_free(&p->cur->docs[j]);
+        free(p->cur->docs);
+        free(p->cur);
+    }
+    for (unsigned i = 0; p->w && i < p->nw; i++) {
+        rs_scanner_free(&p->w[i].sc);
+        rs_stats_free(&p->w[i].st);
+        if (p->w[i].set)
+            hwloc_bitmap_free(p->w[i].set);
+    }
+    free(p->w);
+    if (p->sync_ok) {
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->not_empty);
+        pthread_cond_destroy(&p->not_full);
+        pthread_cond_destroy(&p->done);
+    }
+    if (p->have_topo)
+        hwloc_topology_destroy(p->topo);
+    free(p);
+}
+
+unsigned rs_pool_workers(const rs_pool_t *p)
+{
+    return p->nw;
+}
+
+uint64_t rs_pool_shard_bytes(const rs_pool_t *p)
+{
+    return p->cfg.shard_bytes;
+}
+
+uint64_t rs_pool_dropped(const rs_pool_t *p)
+{
+    return atomic_load(&((rs_pool_t *)p)->dropped);
+}
+
+int rs_pool_pinned(const rs_pool_t *p)
+{
+    for (unsigned i = 0; i < p->nw; i++)
+        if (!p->w[i].pinned)
+            return 0;
+    return p->nw > 0;
+}
+
+const char *rs_pool_topology(const rs_pool_t *p)
+{
+    return p->topology;
+}

@@ -1,0 +1,111 @@
+/*
+ * pool.h - scanning documents in parallel: the reading thread packs
+ * documents into shards of about shard_bytes, a bounded queue hands shards
+ * to a pool of worker threads, and each worker scans its shards' documents
+ * with its own rs_scanner_t into its own rs_stats_t; rs_pool_finish merges
+ * the workers' statistics (rs_stats_merge) into the caller's.
+ *
+ * DESIGN
+ *   Threads: the caller (the reader) calls rs_pool_add for each document,
+ *   then rs_pool_finish, both from one thread; N workers run in between.
+ *   Ownership: rs_pool_add takes the document's contents; the shard that
+ *   holds it belongs to the reader until queued, then to the one worker that
+ *   pops it; the worker frees each document once scanned. Workers share only
+ *   the read-only scan configuration (matchers, headings, kernels).
+ *   Memory: the queue holds one shard, so at most workers + 2 shards exist
+ *   (one per worker, one queued, one being filled): rs_pool_add blocks while
+ *   the queue is full. A document is never split: one larger than a shard
+ *   travels alone in its own shard, so the bound is (workers + 2) times the
+ *   larger of shard_bytes and the largest document (itself bounded by
+ *   --max-document-size), plus the workers' statistics tables.
+ *   Ordering: none. Each document is scanned whole by one worker, so its
+ *   document frequencies (rs_stats_t.doc_seq / last_doc) are exact, and
+ *   merging is addition, so the merged counts do not depend on the number
+ *   of workers, the shard size or the order documents arrive in.
+ *   Placement: workers are spread over the machine with hwloc_distrib and
+ *   each binds itself to one PU (hwloc_bitmap_singlify); failing to bind is
+ *   a warning, not an error.
+ *   Stopping: when *cancel becomes nonzero, workers finish the document in
+ *   hand and drop the rest (counted in rs_pool_dropped); the reader stops
+ *   feeding. Out of memory in a worker stops the pool the same way and is
+ *   returned by rs_pool_add / rs_pool_finish.
+ */
+#ifndef RS_POOL_H
+#define RS_POOL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "doc.h"   /* rs_doc_t */
+#include "error.h" /* rs_err_e, rs_error_t */
+#include "jsonl.h" /* rs_jsonl_keys_t */
+#include "scan.h"  /* rs_scan_cfg_t */
+#include "stats.h" /* rs_stats_t */
+
+#define RS_DEFAULT_SHARD_BYTES (8u << 20)
+#define RS_MAX_WORKERS 1024
+
+/* A snapshot of the pool's progress. */
+typedef struct rs_progress {
+    uint64_t docs_read, bytes_read; /* handed to the pool */
+    uint64_t docs_done, bytes_done; /* scanned (or dropped) by the workers */
+    double seconds;                 /* since rs_pool_start */
+    unsigned workers;
+} rs_progress_t;
+
+typedef void (*rs_progress_fn)(void *ctx, const rs_progress_t *p);
+
+typedef struct rs_pool_cfg {
+    unsigned workers;      /* 0: one per core (hwloc), at most RS_MAX_WORKERS */
+    uint64_t shard_bytes;  /* 0: RS_DEFAULT_SHARD_BYTES */
+    int pin;               /* bind each worker to one PU (best effort) */
+    const rs_scan_cfg_t *scan;
+    size_t topic_cats, topic_pats, entity_cats, entity_pats; /* rs_stats_init sizes */
+    atomic_int *cancel;    /* NULL: never */
+    /* Called on the reader's thread about every progress_interval seconds
+     * while it feeds or waits; NULL: never. */
+    rs_progress_fn progress;
+    void *progress_ctx;
+    double progress_interval; /* 0: 0.25 s */
+} rs_pool_cfg_t;
+
+typedef struct rs_pool rs_pool_t;
+
+/* Starts the workers. On error (RS_ERR_NOMEM, RS_ERR_INTERNAL when threads
+ * cannot be created) err says why and *out is NULL. */
+rs_err_e rs_pool_start(rs_pool_t **out, const rs_pool_cfg_t *cfg, rs_error_t *err);
+
+/* Takes doc's contents (doc is zeroed) into the current shard, queueing the
+ * shard when full; may block until a worker takes a shard. After a cancel
+ * the document is dropped. Returns a worker's error (RS_ERR_NOMEM) once the
+ * pool has failed. */
+rs_err_e rs_pool_add(rs_pool_t *p, rs_doc_t *doc);
+
+/* Queues the last shard, waits for the workers, merges their statistics
+ * into into (which may already hold notes) and records pinning problems in
+ * warnings. The pool must still be freed. */
+rs_err_e rs_pool_finish(rs_pool_t *p, rs_stats_t *into, rs_strlist_t *warnings, rs_error_t *err);
+
+void rs_pool_free(rs_pool_t *p);
+
+unsigned rs_pool_workers(const rs_pool_t *p);
+uint64_t rs_pool_shard_bytes(const rs_pool_t *p);
+/* Documents read but not scanned because of a cancel. */
+uint64_t rs_pool_dropped(const rs_pool_t *p);
+/* 1 when every worker was bound to a PU. */
+int rs_pool_pinned(const rs_pool_t *p);
+/* One-line hardware summary ("1 package, 2 cores, 2 PUs, 1 NUMA node"). */
+const char *rs_pool_topology(const rs_pool_t *p);
+
+/* Workers used when none are asked for: cores found by hwloc, else online
+ * CPUs, at least 1. Can't fail. */
+unsigned rs_default_workers(void);
+
+/* The machine as hwloc sees it, several lines of text (packages, cores,
+ * PUs, NUMA nodes with memory, caches), written into buf. Returns
+ * RS_ERR_UNSUPPORTED when hwloc cannot load the topology (buf then says
+ * so). */
+rs_err_e rs_topology_describe(char *buf, size_t n);
+
+#endif
