@@ -73,8 +73,16 @@ const rs_kernels_t *const *rs_kernels_all(void);
 uint32_t rs_cpu_features(void);
 
 /* The table named name ("auto" or NULL: the best this CPU runs), or NULL
- * when no such table exists or this CPU cannot run it. */
+ * when no such table exists or this CPU cannot run it. A name no CPU table
+ * has goes to the hook (rs_kernels_set_hook), when one is set. */
 const rs_kernels_t *rs_kernels_select(const char *name);
+
+/* A selector for backends that live outside kernels/ (the OpenCL device
+ * backend, host/opencl.c, installs one): rs_kernels_select passes it every
+ * name that no table of rs_kernels_all has, and returns what it returns
+ * (NULL: no such backend). Set once at start-up; NULL removes it. */
+typedef const rs_kernels_t *(*rs_kernels_hook_fn)(const char *name);
+void rs_kernels_set_hook(rs_kernels_hook_fn fn);
 
 /* Largest p <= len such that text[0..p) can be tokenized on its own and
  * text[p..) after it without changing any token: p is 0 or follows an ASCII

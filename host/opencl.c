@@ -1,0 +1,1326 @@
+/*
+ * opencl.c - the OpenCL backend (opencl.h): discovery, per-device builds of
+ * the embedded kernels with an on-disk binary cache, and rs_opencl_tokenize,
+ * exact against rs_scalar_tokenize.
+ *
+ * DESIGN
+ *   One pass = one window of at most h->window bytes of text, on one lane
+ *   (an in-order queue with its own kernels and buffers): write the text,
+ *   run rs_tok_chunks (one work-item per sub-chunk of
+ *   h->sub bytes), rs_tok_scan (one work-group) and rs_tok_compact, read the
+ *   totals (blocking), check them against the contract's bounds and the
+ *   caller's capacity, then read the tokens and folded bytes straight into
+ *   out (rs_tok_compact already wrote each token's final off, so nothing is
+ *   touched on the host). Texts longer than a window are cut at rs_safe_cut
+ *   points; a stretch of more than a window without one runs on the CPU.
+ *   Threads: lanes are handed out under h->mu; a call holds its lane until
+ *   it returns. h->failed is atomic: once set, calls go straight to the
+ *   CPU. Warnings and counters are kept under h->mu.
+ *   Ownership: a handle owns its context, program, table buffers and lanes;
+ *   the slots behind rs_kernels_select own their handles until
+ *   rs_opencl_shutdown. Library code: nothing is printed, nothing aborts.
+ */
+#include "opencl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef RS_OPENCL
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hash.h"    /* rs_hash64: cache keys */
+#include "unicode.h" /* the tables uploaded to the device */
+
+/* The kernel source, embedded at build time (cmake/opencl.cmake). */
+extern const char rs_opencl_source[];
+
+/* rs_tok_compact writes rs_cl_token, which must be rs_token_t. */
+_Static_assert(sizeof(rs_token_t) == 16, "rs_token_t layout");
+_Static_assert(offsetof(rs_token_t, len) == 4 && offsetof(rs_token_t, hash) == 8, "rs_token_t layout");
+/* tokenize.cl keeps flags above bit 30 of a sub-chunk's first byte */
+_Static_assert(RS_OPENCL_WINDOW < (1u << 30), "window too large for tokenize.cl");
+
+#define RS_CL_LANES 2
+#define RS_CL_MIN_CAP (64u << 10)
+#define RS_CL_STD_OPTIONS "-cl-std=CL1.2"
+#define RS_CL_CACHE_MAGIC "rostrum-clbin-1\n"
+/* rs_cl_pass: not an OpenCL error, the device's results broke a bound */
+#define RS_CL_BROKEN 1
+/* totals.w: the flags of tokenize.cl */
+#define RS_CL_FLAG_FAULT 0x40000000u
+
+typedef struct rs_lane {
+    cl_command_queue q;
+    cl_kernel kchunks, kscan, kcompact;
+    cl_mem text, tok, fold, info, prefix, totals, otok, ofold;
+    size_t cap; /* bytes of text the buffers are sized for; 0: none yet */
+    int busy;
+} rs_lane_t;
+
+struct rs_opencl {
+    rs_opencl_devinfo_t info;
+    cl_platform_id plat;
+    cl_device_id dev;
+    cl_context ctx;
+    cl_program prog;
+    cl_mem tp1, tp2, tf1, tf2;
+    rs_lane_t lane[RS_CL_LANES];
+    unsigned nlanes;    /* lanes in use: 1 in hybrid mode, so that one caller
+                         * feeds the device while the others stay on the CPU */
+    uint32_t sub;       /* text bytes per work-item */
+    size_t chunk_local; /* work-group size of rs_tok_chunks and rs_tok_compact */
+    size_t scan_local;  /* work-group size of rs_tok_scan */
+    size_t window;      /* most text bytes per pass */
+    int hybrid, fault;
+    size_t min_bytes;   /* shorter texts run on the CPU */
+    atomic_int failed;
+    rs_tokenize_fn cpu; /* where pieces go when the device cannot take them */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    rs_strlist_t warnings;    /* under mu */
+    rs_opencl_counts_t counts; /* under mu */
+};
+
+static const char *rs_cl_errstr(cl_int e)
+{
+    switch (e) {
+#define RS_CL_E(x)                                                                                 \
+    case x:                                                                                        \
+        return #x
+        RS_CL_E(CL_SUCCESS);
+        RS_CL_E(CL_DEVICE_NOT_FOUND);
+        RS_CL_E(CL_DEVICE_NOT_AVAILABLE);
+        RS_CL_E(CL_COMPILER_NOT_AVAILABLE);
+        RS_CL_E(CL_MEM_OBJECT_ALLOCATION_FAILURE);
+        RS_CL_E(CL_OUT_OF_RESOURCES);
+        RS_CL_E(CL_OUT_OF_HOST_MEMORY);
+        RS_CL_E(CL_PROFILING_INFO_NOT_AVAILABLE);
+        RS_CL_E(CL_MEM_COPY_OVERLAP);
+        RS_CL_E(CL_IMAGE_FORMAT_MISMATCH);
+        RS_CL_E(CL_IMAGE_FORMAT_NOT_SUPPORTED);
+        RS_CL_E(CL_BUILD_PROGRAM_FAILURE);
+        RS_CL_E(CL_MAP_FAILURE);
+        RS_CL_E(CL_MISALIGNED_SUB_BUFFER_OFFSET);
+        RS_CL_E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST);
+        RS_CL_E(CL_COMPILE_PROGRAM_FAILURE);
+        RS_CL_E(CL_LINKER_NOT_AVAILABLE);
+        RS_CL_E(CL_LINK_PROGRAM_FAILURE);
+        RS_CL_E(CL_DEVICE_PARTITION_FAILED);
+        RS_CL_E(CL_KERNEL_ARG_INFO_NOT_AVAILABLE);
+        RS_CL_E(CL_INVALID_VALUE);
+        RS_CL_E(CL_INVALID_DEVICE_TYPE);
+        RS_CL_E(CL_INVALID_PLATFORM);
+        RS_CL_E(CL_INVALID_DEVICE);
+        RS_CL_E(CL_INVALID_CONTEXT);
+        RS_CL_E(CL_INVALID_QUEUE_PROPERTIES);
+        RS_CL_E(CL_INVALID_COMMAND_QUEUE);
+        RS_CL_E(CL_INVALID_HOST_PTR);
+        RS_CL_E(CL_INVALID_MEM_OBJECT);
+        RS_CL_E(CL_INVALID_BINARY);
+        RS_CL_E(CL_INVALID_BUILD_OPTIONS);
+        RS_CL_E(CL_INVALID_PROGRAM);
+        RS_CL_E(CL_INVALID_PROGRAM_EXECUTABLE);
+        RS_CL_E(CL_INVALID_KERNEL_NAME);
+        RS_CL_E(CL_INVALID_KERNEL);
+        RS_CL_E(CL_INVALID_ARG_INDEX);
+        RS_CL_E(CL_INVALID_ARG_VALUE);
+        RS_CL_E(CL_INVALID_ARG_SIZE);
+        RS_CL_E(CL_INVALID_KERNEL_ARGS);
+        RS_CL_E(CL_INVALID_WORK_DIMENSION);
+        RS_CL_E(CL_INVALID_WORK_GROUP_SIZE);
+        RS_CL_E(CL_INVALID_WORK_ITEM_SIZE);
+        RS_CL_E(CL_INVALID_GLOBAL_OFFSET);
+        RS_CL_E(CL_INVALID_EVENT_WAIT_LIST);
+        RS_CL_E(CL_INVALID_EVENT);
+        RS_CL_E(CL_INVALID_OPERATION);
+        RS_CL_E(CL_INVALID_BUFFER_SIZE);
+        RS_CL_E(CL_INVALID_GLOBAL_WORK_SIZE);
+        RS_CL_E(CL_INVALID_PROPERTY);
+#undef RS_CL_E
+    case -1001:
+        return "CL_PLATFORM_NOT_FOUND_KHR";
+    default:
+        return "unknown OpenCL error";
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Discovery */
+
+/* The platforms (*out, free()); 0 of them is not an error. */
+static rs_err_e rs_cl_platforms(cl_platform_id **out, cl_uint *n, rs_error_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    cl_uint np = 0;
+    cl_int e = clGetPlatformIDs(0, NULL, &np);
+    if (e == -1001 /* CL_PLATFORM_NOT_FOUND_KHR: an ICD loader with no platform */ || (e == CL_SUCCESS && np == 0))
+        return RS_OK;
+    RS_RETURN_IF(e != CL_SUCCESS, err, RS_ERR_DEVICE, "OpenCL: clGetPlatformIDs: %s (%d)", rs_cl_errstr(e), e);
+    cl_platform_id *p = calloc(np, sizeof *p);
+    RS_RETURN_IF(!p, err, RS_ERR_NOMEM, "out of memory");
+    e = clGetPlatformIDs(np, p, NULL);
+    if (e != CL_SUCCESS) {
+        free(p);
+        return rs_error_set(err, RS_ERR_DEVICE, "OpenCL: clGetPlatformIDs: %s (%d)", rs_cl_errstr(e), e);
+    }
+    *out = p;
+    *n = np;
+    return RS_OK;
+}
+
+/* The devices of platform p (*out, free()); 0 of them is not an error. */
+static rs_err_e rs_cl_devices_of(cl_platform_id p, cl_device_id **out, cl_uint *n, rs_error_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    cl_uint nd = 0;
+    cl_int e = clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 0, NULL, &nd);
+    if (e == CL_DEVICE_NOT_FOUND || (e == CL_SUCCESS && nd == 0))
+        return RS_OK;
+    RS_RETURN_IF(e != CL_SUCCESS, err, RS_ERR_DEVICE, "OpenCL: clGetDeviceIDs: %s (%d)", rs_cl_errstr(e), e);
+    cl_device_id *d = calloc(nd, sizeof *d);
+    RS_RETURN_IF(!d, err, RS_ERR_NOMEM, "out of memory");
+    e = clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, nd, d, NULL);
+    if (e != CL_SUCCESS) {
+        free(d);
+        return rs_error_set(err, RS_ERR_DEVICE, "OpenCL: clGetDeviceIDs: %s (%d)", rs_cl_errstr(e), e);
+    }
+    *out = d;
+    *n = nd;
+    return RS_OK;
+}
+
+static void rs_cl_pstr(cl_platform_id p, cl_platform_info what, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    if (clGetPlatformInfo(p, what, n, buf, NULL) != CL_SUCCESS)
+        snprintf(buf, n, "?");
+    buf[n - 1] = '\0';
+}
+
+static void rs_cl_dstr(cl_device_id d, cl_device_info what, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    if (clGetDeviceInfo(d, what, n, buf, NULL) != CL_SUCCESS)
+        snprintf(buf, n, "?");
+    buf[n - 1] = '\0';
+}
+
+static uint64_t rs_cl_dulong(cl_device_id d, cl_device_info what)
+{
+    cl_ulong v = 0;
+    return clGetDeviceInfo(d, what, sizeof v, &v, NULL) == CL_SUCCESS ? (uint64_t)v : 0;
+}
+
+static void rs_cl_describe(cl_platform_id p, cl_device_id d, unsigned pi, unsigned di, rs_opencl_devinfo_t *info)
+{
+    memset(info, 0, sizeof *info);
+    info->platform = pi;
+    info->device = di;
+    rs_cl_pstr(p, CL_PLATFORM_NAME, info->platform_name, sizeof info->platform_name);
+    rs_cl_pstr(p, CL_PLATFORM_VERSION, info->platform_version, sizeof info->platform_version);
+    rs_cl_dstr(d, CL_DEVICE_NAME, info->device_name, sizeof info->device_name);
+    rs_cl_dstr(d, CL_DEVICE_VERSION, info->device_version, sizeof info->device_version);
+    rs_cl_dstr(d, CL_DRIVER_VERSION, info->driver_version, sizeof info->driver_version);
+    cl_device_type t = 0;
+    clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof t, &t, NULL);
+    info->type = (t & CL_DEVICE_TYPE_GPU)           ? "gpu"
+                 : (t & CL_DEVICE_TYPE_CPU)         ? "cpu"
+                 : (t & CL_DEVICE_TYPE_ACCELERATOR) ? "accelerator"
+                                                    : "other";
+    cl_uint cu = 0;
+    clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+    info->compute_units = cu;
+    info->global_mem_bytes = rs_cl_dulong(d, CL_DEVICE_GLOBAL_MEM_SIZE);
+    info->max_alloc_bytes = rs_cl_dulong(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
+    info->local_mem_bytes = rs_cl_dulong(d, CL_DEVICE_LOCAL_MEM_SIZE);
+    info->built = -1;
+    snprintf(info->status, sizeof info->status, "not built");
+}
+
+/* ------------------------------------------------------------------ */
+/* Warnings and faults */
+
+/* Keeps a warning (dropped silently when out of memory: the result is
+ * still exact, only the note is lost). Called with h->mu held. */
+static void rs_cl_warn_locked(rs_opencl_t *h, const char *msg)
+{
+    rs_strlist_push(&h->warnings, msg, strlen(msg));
+}
+
+/* Marks h failed with a warning naming the device; the first fault only. */
+static void rs_cl_fail(rs_opencl_t *h, const char *what, cl_int e)
+{
+    char msg[768];
+    pthread_mutex_lock(&h->mu);
+    if (!atomic_load(&h->failed)) {
+        atomic_store(&h->failed, 1);
+        if (e != CL_SUCCESS)
+            snprintf(msg, sizeof msg,
+                     "OpenCL device opencl:%u:%u (%s): %s failed: %s (%d); this piece and all later ones "
+                     "run on the CPU",
+                     h->info.platform, h->info.device, h->info.device_name, what, rs_cl_errstr(e), e);
+        else
+            snprintf(msg, sizeof msg,
+                     "OpenCL device opencl:%u:%u (%s): %s; this piece and all later ones run on the CPU",
+                     h->info.platform, h->info.device, h->info.device_name, what);
+        rs_cl_warn_locked(h, msg);
+        snprintf(h->info.status, sizeof h->info.status, "failed: %s%s%s", what, e != CL_SUCCESS ? ": " : "",
+                 e != CL_SUCCESS ? rs_cl_errstr(e) : "");
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* ------------------------------------------------------------------ */
+/* Program build and binary cache */
+
+static int rs_cl_mkdirs(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* The cache directory into buf; 0 when there is none. */
+static int rs_cl_cache_dir(const rs_opencl_opts_t *o, char *buf, size_t n)
+{
+    if (o && o->cache_dir)
+        return o->cache_dir[0] && snprintf(buf, n, "%s", o->cache_dir) < (int)n;
+    const char *x = getenv("XDG_CACHE_HOME");
+    if (x && x[0] == '/')
+        return snprintf(buf, n, "%s/rostrum", x) < (int)n;
+    const char *home = getenv("HOME");
+    if (home && home[0] == '/')
+        return snprintf(buf, n, "%s/.cache/rostrum", home) < (int)n;
+    return 0;
+}
+
+/* Reads a whole cache entry; NULL when absent or unreadable. */
+static uint8_t *rs_cl_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    uint8_t *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1u << 16;
+            uint8_t *b = realloc(buf, cap);
+            if (!b) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = b;
+        }
+        const size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    const int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* Entry layout: magic, key length (8 decimal digits), key, binary. */
+static int rs_cl_cache_load(const char *path, const char *key, uint8_t **bin, size_t *binlen, uint8_t **file)
+{
+    size_t n = 0;
+    uint8_t *f = rs_cl_read_file(path, &n);
+    if (!f)
+        return 0;
+    const size_t ml = strlen(RS_CL_CACHE_MAGIC), kl = strlen(key);
+    char lenbuf[24];
+    snprintf(lenbuf, sizeof lenbuf, "%08zu", kl);
+    if (n <= ml + 8 + kl || memcmp(f, RS_CL_CACHE_MAGIC, ml) != 0 || memcmp(f + ml, lenbuf, 8) != 0
+        || memcmp(f + ml + 8, key, kl) != 0) {
+        free(f);
+        return 0;
+    }
+    *file = f;
+    *bin = f + ml + 8 + kl;
+    *binlen = n - ml - 8 - kl;
+    return 1;
+}
+
+/* Writes the entry to a temporary file and renames it into place, so that
+ * readers never see half an entry. Returns 0 or -1. */
+static int rs_cl_cache_store(const char *dir, const char *path, const char *key, const uint8_t *bin, size_t binlen)
+{
+    if (rs_cl_mkdirs(dir) != 0)
+        return -1;
+    char tmp[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp)
+        return -1;
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return -1;
+    const size_t kl = strlen(key);
+    int ok = fprintf(f, "%s%08zu", RS_CL_CACHE_MAGIC, kl) > 0 && fwrite(key, 1, kl, f) == kl
+             && fwrite(bin, 1, binlen, f) == binlen;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* The program's binary for h->dev (malloc'd); NULL when not available. */
+static uint8_t *rs_cl_program_binary(cl_program prog, size_t *len)
+{
+    size_t sz = 0;
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof sz, &sz, NULL) != CL_SUCCESS || sz == 0)
+        return NULL;
+    uint8_t *bin = malloc(sz);
+    if (!bin)
+        return NULL;
+    unsigned char *ptrs[1] = {bin};
+    if (clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof ptrs, ptrs, NULL) != CL_SUCCESS) {
+        free(bin);
+        return NULL;
+    }
+    *len = sz;
+    return bin;
+}
+
+/* Builds the program from the cache or the source. On failure h is marked
+ * failed with the build log in its warning. */
+static void rs_cl_build(rs_opencl_t *h, const rs_opencl_opts_t *o)
+{
+    char options[1024];
+    snprintf(options, sizeof options, "%s%s%s", RS_CL_STD_OPTIONS, o && o->build_options ? " " : "",
+             o && o->build_options ? o->build_options : "");
+    const size_t srclen = strlen(rs_opencl_source);
+    char key[2048];
+    snprintf(key, sizeof key,
+             "platform=%s\nplatform_version=%s\ndevice=%s\ndevice_version=%s\ndriver=%s\n"
+             "source=%016llx-%zu\noptions=%s\n",
+             h->info.platform_name, h->info.platform_version, h->info.device_name, h->info.device_version,
+             h->info.driver_version, (unsigned long long)rs_hash64(rs_opencl_source, srclen), srclen, options);
+    char dir[4000], path[4100];
+    const int cache = rs_cl_cache_dir(o, dir, sizeof dir);
+    if (cache)
+        snprintf(path, sizeof path, "%s/%016llx.clbin", dir, (unsigned long long)rs_hash64(key, strlen(key)));
+
+    cl_int e;
+    if (cache) {
+        uint8_t *file = NULL, *bin = NULL;
+        size_t binlen = 0;
+        if (rs_cl_cache_load(path, key, &bin, &binlen, &file)) {
+            cl_int bst = CL_SUCCESS;
+            const unsigned char *bins[1] = {bin};
+            cl_program p = clCreateProgramWithBinary(h->ctx, 1, &h->dev, &binlen, bins, &bst, &e);
+            if (e == CL_SUCCESS && bst == CL_SUCCESS)
+                e = clBuildProgram(p, 1, &h->dev, options, NULL, NULL);
+            else if (e == CL_SUCCESS)
+                e = bst;
+            free(file);
+            if (e == CL_SUCCESS) {
+                h->prog = p;
+                h->info.built = 1;
+                h->info.from_cache = 1;
+                snprintf(h->info.status, sizeof h->info.status, "built (cached)");
+                return;
+            }
+            if (p)
+                clReleaseProgram(p);
+        }
+    }
+
+    const char *srcs[1] = {rs_opencl_source};
+    cl_program p = clCreateProgramWithSource(h->ctx, 1, srcs, &srclen, &e);
+    if (e != CL_SUCCESS) {
+        h->info.built = 0;
+        rs_cl_fail(h, "clCreateProgramWithSource", e);
+        return;
+    }
+    e = clBuildProgram(p, 1, &h->dev, options, NULL, NULL);
+    if (e != CL_SUCCESS) {
+        size_t loglen = 0;
+        clGetProgramBuildInfo(p, h->dev, CL_PROGRAM_BUILD_LOG, 0, NULL, &loglen);
+        char *log = malloc(loglen + 1);
+        if (log) {
+            log[0] = '\0';
+            if (clGetProgramBuildInfo(p, h->dev, CL_PROGRAM_BUILD_LOG, loglen + 1, log, NULL) != CL_SUCCESS)
+                log[0] = '\0';
+            log[loglen] = '\0';
+        }
+        const char *lg = log && log[0] ? log : "(the build log is empty)";
+        const size_t ml = strlen(lg) + 512;
+        char *msg = malloc(ml);
+        h->info.built = 0;
+        if (msg) {
+            snprintf(msg, ml,
+                     "OpenCL device opencl:%u:%u (%s): the kernels did not build (%s); pieces run on the CPU. "
+                     "Build log:\n%s",
+                     h->info.platform, h->info.device, h->info.device_name, rs_cl_errstr(e), lg);
+            pthread_mutex_lock(&h->mu);
+            rs_cl_warn_locked(h, msg);
+            pthread_mutex_unlock(&h->mu);
+        }
+        /* the status line: the first line of the log */
+        const size_t first = strcspn(lg, "\n");
+        snprintf(h->info.status, sizeof h->info.status, "build failed (%s): %.*s", rs_cl_errstr(e),
+                 (int)(first < 300 ? first : 300), lg);
+        atomic_store(&h->failed, 1);
+        free(msg);
+        free(log);
+        clReleaseProgram(p);
+        return;
+    }
+    h->prog = p;
+    h->info.built = 1;
+    snprintf(h->info.status, sizeof h->info.status, "built");
+    if (cache) {
+        size_t binlen = 0;
+        uint8_t *bin = rs_cl_program_binary(p, &binlen);
+        if (!bin || rs_cl_cache_store(dir, path, key, bin, binlen) != 0)
+            snprintf(h->info.status, sizeof h->info.status, "built (not cached: %s)",
+                     bin ? "cannot write the cache directory" : "no binary from the driver");
+        free(bin);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Handles */
+
+static void rs_lane_release_buffers(rs_lane_t *l)
+{
+    cl_mem *m[] = {&l->text, &l->tok, &l->fold, &l->info, &l->prefix, &l->totals, &l->otok, &l->ofold};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        if (*m[i])
+            clReleaseMemObject(*m[i]);
+        *m[i] = NULL;
+    }
+    l->cap = 0;
+}
+
+static void rs_lane_free(rs_lane_t *l)
+{
+    rs_lane_release_buffers(l);
+    if (l->kchunks)
+        clReleaseKernel(l->kchunks);
+    if (l->kscan)
+        clReleaseKernel(l->kscan);
+    if (l->kcompact)
+        clReleaseKernel(l->kcompact);
+    if (l->q)
+        clReleaseCommandQueue(l->q);
+    memset(l, 0, sizeof *l);
+}
+
+/* Sizes the lane's buffers for len bytes of text (len <= h->window). */
+static cl_int rs_lane_reserve(rs_opencl_t *h, rs_lane_t *l, size_t len)
+{
+    if (len <= l->cap)
+        return CL_SUCCESS;
+    size_t cap = RS_CL_MIN_CAP;
+    while (cap < len)
+        cap *= 2;
+    if (cap > h->window)
+        cap = h->window;
+    rs_lane_release_buffers(l);
+    const size_t nchunks = (cap + h->sub - 1) / h->sub;
+    const struct {
+        cl_mem *m;
+        cl_mem_flags f;
+        size_t bytes;
+    } want[] = {
+        {&l->text, CL_MEM_READ_ONLY, cap},
+        {&l->tok, CL_MEM_READ_WRITE, cap * 16},
+        {&l->fold, CL_MEM_READ_WRITE, cap * 2},
+        {&l->info, CL_MEM_READ_WRITE, nchunks * 16},
+        {&l->prefix, CL_MEM_READ_WRITE, nchunks * 8},
+        {&l->totals, CL_MEM_READ_WRITE, 16},
+        {&l->otok, CL_MEM_WRITE_ONLY, cap * 16},
+        {&l->ofold, CL_MEM_WRITE_ONLY, cap * 2},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        cl_int e;
+        *want[i].m = clCreateBuffer(h->ctx, want[i].f, want[i].bytes, NULL, &e);
+        if (e != CL_SUCCESS) {
+            rs_lane_release_buffers(l);
+            return e;
+        }
+    }
+    l->cap = cap;
+    return CL_SUCCESS;
+}
+
+static cl_int rs_lane_init(rs_opencl_t *h, rs_lane_t *l)
+{
+    cl_int e;
+    l->q = clCreateCommandQueue(h->ctx, h->dev, 0, &e);
+    if (e != CL_SUCCESS)
+        return e;
+    l->kchunks = clCreateKernel(h->prog, "rs_tok_chunks", &e);
+    if (e != CL_SUCCESS)
+        return e;
+    l->kscan = clCreateKernel(h->prog, "rs_tok_scan", &e);
+    if (e != CL_SUCCESS)
+        return e;
+    l->kcompact = clCreateKernel(h->prog, "rs_tok_compact", &e);
+    return e;
+}
+
+static size_t rs_cl_kernel_wg(cl_kernel k, cl_device_id d)
+{
+    size_t wg = 0;
+    if (clGetKernelWorkGroupInfo(k, d, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg, &wg, NULL) != CL_SUCCESS || wg == 0)
+        return 1;
+    return wg;
+}
+
+int rs_opencl_compiled(void)
+{
+    return 1;
+}
+
+rs_opencl_t *rs_opencl_open(unsigned pi, unsigned di, const rs_opencl_opts_t *o, rs_error_t *err)
+{
+    cl_platform_id *plats = NULL;
+    cl_device_id *devs = NULL;
+    cl_uint np = 0, nd = 0;
+    if (rs_cl_platforms(&plats, &np, err) != RS_OK)
+        return NULL;
+    if (pi >= np) {
+        free(plats);
+        rs_error_set(err, RS_ERR_DEVICE, "OpenCL: no platform %u (%u found; see rostrum devices)", pi, np);
+        return NULL;
+    }
+    const cl_platform_id plat = plats[pi];
+    free(plats);
+    if (rs_cl_devices_of(plat, &devs, &nd, err) != RS_OK)
+        return NULL;
+    if (di >= nd) {
+        free(devs);
+        rs_error_set(err, RS_ERR_DEVICE, "OpenCL: platform %u has no device %u (%u found; see rostrum devices)", pi,
+                     di, nd);
+        return NULL;
+    }
+    const cl_device_id dev = devs[di];
+    free(devs);
+
+    rs_opencl_t *h = calloc(1, sizeof *h);
+    if (!h) {
+        rs_error_set(err, RS_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    atomic_init(&h->failed, 0);
+    h->plat = plat;
+    h->dev = dev;
+    h->hybrid = o && o->hybrid;
+    h->nlanes = h->hybrid ? 1 : RS_CL_LANES;
+    h->fault = o && o->fault;
+    h->cpu = rs_kernels_select(NULL)->tokenize;
+    h->min_bytes = RS_OPENCL_MIN_BYTES;
+    const char *mb = getenv("ROSTRUM_OPENCL_MIN_BYTES");
+    if (o && o->min_device_bytes >= 0) {
+        h->min_bytes = (size_t)o->min_device_bytes;
+    } else if (mb && *mb) {
+        char *end;
+        const unsigned long long v = strtoull(mb, &end, 10);
+        if (*end == '\0')
+            h->min_bytes = (size_t)v;
+    }
+    rs_cl_describe(plat, dev, pi, di, &h->info);
+
+    const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)plat, 0};
+    cl_int e;
+    h->ctx = clCreateContext(props, 1, &dev, NULL, NULL, &e);
+    if (e != CL_SUCCESS) {
+        rs_error_set(err, RS_ERR_DEVICE, "OpenCL device opencl:%u:%u (%s): clCreateContext: %s (%d)", pi, di,
+                     h->info.device_name, rs_cl_errstr(e), e);
+        rs_opencl_close(h);
+        return NULL;
+    }
+
+    /* sub-chunks: long ones for CPU devices (few threads, each one fast),
+     * short ones elsewhere (many threads) */
+    const int cpu_dev = strcmp(h->info.type, "cpu") == 0;
+    h->sub = o && o->subchunk_bytes ? o->subchunk_bytes : cpu_dev ? 16384u : 256u;
+    h->window = RS_OPENCL_WINDOW;
+    while (h->window > RS_CL_MIN_CAP && h->info.max_alloc_bytes && (uint64_t)h->window * 16 > h->info.max_alloc_bytes)
+        h->window /= 2;
+
+    cl_bool little = CL_FALSE;
+    clGetDeviceInfo(dev, CL_DEVICE_ENDIAN_LITTLE, sizeof little, &little, NULL);
+    const uint16_t probe = 1;
+    const int host_little = *(const uint8_t *)&probe == 1;
+    if ((little == CL_TRUE) != host_little) {
+        h->info.built = 0;
+        rs_cl_fail(h, "the device's byte order differs from the host's", CL_SUCCESS);
+        snprintf(h->info.status, sizeof h->info.status, "not usable: byte order differs from the host's");
+        return h;
+    }
+
+    rs_cl_build(h, o);
+    if (atomic_load(&h->failed))
+        return h;
+
+    const struct {
+        cl_mem *m;
+        const void *p;
+        size_t bytes;
+    } tabs[] = {
+        {&h->tp1, rs_unicode_props_stage1, sizeof rs_unicode_props_stage1},
+        {&h->tp2, rs_unicode_props_stage2, rs_unicode_props_stage2_len},
+        {&h->tf1, rs_unicode_fold_stage1, rs_unicode_fold_stage1_len * sizeof rs_unicode_fold_stage1[0]},
+        {&h->tf2, rs_unicode_fold_stage2, rs_unicode_fold_stage2_len * sizeof rs_unicode_fold_stage2[0]},
+    };
+    for (size_t i = 0; i < sizeof tabs / sizeof tabs[0]; i++) {
+        *tabs[i].m = clCreateBuffer(h->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, tabs[i].bytes, (void *)tabs[i].p, &e);
+        if (e != CL_SUCCESS) {
+            rs_cl_fail(h, "uploading the Unicode tables", e);
+            return h;
+        }
+    }
+    for (unsigned i = 0; i < h->nlanes; i++) {
+        e = rs_lane_init(h, &h->lane[i]);
+        if (e != CL_SUCCESS) {
+            rs_cl_fail(h, "creating a queue and kernels", e);
+            return h;
+        }
+    }
+    size_t devwg = 0;
+    clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof devwg, &devwg, NULL);
+    const size_t wgc = rs_cl_kernel_wg(h->lane[0].kchunks, dev), wgp = rs_cl_kernel_wg(h->lane[0].kcompact, dev);
+    h->chunk_local = cpu_dev ? 1 : 64;
+    while (h->chunk_local > 1 && (h->chunk_local > wgc || h->chunk_local > wgp))
+        h->chunk_local /= 2;
+    h->scan_local = 256;
+    const size_t wgs = rs_cl_kernel_wg(h->lane[0].kscan, dev);
+    while (h->scan_local > 1 && (h->scan_local > wgs || (devwg && h->scan_local > devwg)))
+        h->scan_local /= 2;
+    return h;
+}
+
+void rs_opencl_close(rs_opencl_t *h)
+{
+    if (!h)
+        return;
+    for (unsigned i = 0; i < RS_CL_LANES; i++)
+        rs_lane_free(&h->lane[i]);
+    cl_mem *m[] = {&h->tp1, &h->tp2, &h->tf1, &h->tf2};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (*m[i])
+            clReleaseMemObject(*m[i]);
+    if (h->prog)
+        clReleaseProgram(h->prog);
+    if (h->ctx)
+        clReleaseContext(h->ctx);
+    rs_strlist_free(&h->warnings);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    free(h);
+}
+
+int rs_opencl_usable(const rs_opencl_t *h)
+{
+    return h && !atomic_load(&((rs_opencl_t *)h)->failed);
+}
+
+const rs_opencl_devinfo_t *rs_opencl_info(const rs_opencl_t *h)
+{
+    return &h->info;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tokenize */
+
+#define RS_CL_TRY(what, expr)                                                                      \
+    do {                                                                                           \
+        const cl_int rs_cl_e_ = (expr);                                                            \
+        if (rs_cl_e_ != CL_SUCCESS) {                                                              \
+            *what_out = (what);                                                                    \
+            return rs_cl_e_;                                                               \
+        }                                                                                          \
+    } while (0)
+
+/* Enqueues the three kernels on text already written to l->text. */
+static cl_int rs_cl_enqueue_kernels(rs_opencl_t *h, rs_lane_t *l, cl_uint n, cl_uint fold_base, const char **what_out)
+{
+    const cl_uint sub = h->sub, nchunks = (n + sub - 1) / sub, f1len = (cl_uint)rs_unicode_fold_stage1_len;
+    const cl_uint fault = (cl_uint)h->fault;
+    cl_kernel k = l->kchunks;
+    cl_uint a = 0;
+    cl_int e = CL_SUCCESS;
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->text);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &n);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &sub);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &nchunks);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &h->tp1);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &h->tp2);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &h->tf1);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &f1len);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &h->tf2);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->tok);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->fold);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->info);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &fault);
+    RS_CL_TRY("clSetKernelArg(rs_tok_chunks)", e != CL_SUCCESS ? CL_INVALID_KERNEL_ARGS : CL_SUCCESS);
+    const size_t lc = h->chunk_local, gc = (nchunks + lc - 1) / lc * lc;
+    RS_CL_TRY("clEnqueueNDRangeKernel(rs_tok_chunks)", clEnqueueNDRangeKernel(l->q, k, 1, NULL, &gc, &lc, 0, NULL, NULL));
+
+    k = l->kscan;
+    a = 0;
+    const size_t ls = h->scan_local;
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->info);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &nchunks);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->prefix);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->totals);
+    e |= clSetKernelArg(k, a++, ls * sizeof(cl_uint), NULL);
+    e |= clSetKernelArg(k, a++, ls * sizeof(cl_uint), NULL);
+    e |= clSetKernelArg(k, a++, ls * sizeof(cl_uint), NULL);
+    e |= clSetKernelArg(k, a++, ls * sizeof(cl_uint), NULL);
+    RS_CL_TRY("clSetKernelArg(rs_tok_scan)", e != CL_SUCCESS ? CL_INVALID_KERNEL_ARGS : CL_SUCCESS);
+    RS_CL_TRY("clEnqueueNDRangeKernel(rs_tok_scan)", clEnqueueNDRangeKernel(l->q, k, 1, NULL, &ls, &ls, 0, NULL, NULL));
+
+    k = l->kcompact;
+    a = 0;
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->tok);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->fold);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->info);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->prefix);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &nchunks);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &fold_base);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->otok);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->ofold);
+    RS_CL_TRY("clSetKernelArg(rs_tok_compact)", e != CL_SUCCESS ? CL_INVALID_KERNEL_ARGS : CL_SUCCESS);
+    RS_CL_TRY("clEnqueueNDRangeKernel(rs_tok_compact)",
+              clEnqueueNDRangeKernel(l->q, k, 1, NULL, &gc, &lc, 0, NULL, NULL));
+    return CL_SUCCESS;
+}
+
+/* One window on the device; out is changed only on success. On failure
+ * *what_out says what failed, and the OpenCL error code is returned, or
+ * RS_CL_BROKEN when the device's results broke a bound (nothing read). */
+static cl_int rs_cl_pass(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text, size_t len, rs_tokens_t *out,
+                         const char **what_out)
+{
+    RS_CL_TRY("allocating buffers", rs_lane_reserve(h, l, len));
+    const cl_uint n = (cl_uint)len;
+    RS_CL_TRY("clEnqueueWriteBuffer(text)", clEnqueueWriteBuffer(l->q, l->text, CL_FALSE, 0, len, text, 0, NULL, NULL));
+    const cl_int ke = rs_cl_enqueue_kernels(h, l, n, (cl_uint)out->fold_len, what_out);
+    if (ke != CL_SUCCESS) {
+        clFinish(l->q); /* the write may still read text */
+        return ke;
+    }
+    cl_uint tot[4];
+    RS_CL_TRY("clEnqueueReadBuffer(totals)", clEnqueueReadBuffer(l->q, l->totals, CL_TRUE, 0, sizeof tot, tot, 0, NULL, NULL));
+    const size_t ntok = tot[0], nfold = tot[1];
+    if (tot[3] != 0 || ntok > len || nfold > 2 * len || ntok > out->tok_cap - out->n
+        || nfold > out->fold_cap - out->fold_len) {
+        *what_out = (tot[3] & RS_CL_FLAG_FAULT) ? "a kernel reported a fault (injected)"
+                                                : "the device's results broke the contract's bounds";
+        return RS_CL_BROKEN;
+    }
+    if (ntok)
+        RS_CL_TRY("clEnqueueReadBuffer(tokens)", clEnqueueReadBuffer(l->q, l->otok, CL_FALSE, 0, ntok * sizeof(rs_token_t),
+                                                                     out->tok + out->n, 0, NULL, NULL));
+    if (nfold)
+        RS_CL_TRY("clEnqueueReadBuffer(fold)",
+                  clEnqueueReadBuffer(l->q, l->ofold, CL_FALSE, 0, nfold, out->fold + out->fold_len, 0, NULL, NULL));
+    RS_CL_TRY("clFinish", clFinish(l->q));
+    out->n += ntok;
+    out->fold_len += nfold;
+    out->invalid_bytes += tot[2];
+    return CL_SUCCESS;
+}
+
+enum { RS_CL_CPU, RS_CL_DEVICE, RS_CL_SHORT };
+
+static void rs_cl_count(rs_opencl_t *h, int where, size_t bytes)
+{
+    pthread_mutex_lock(&h->mu);
+    if (where == RS_CL_DEVICE) {
+        h->counts.device_calls++;
+        h->counts.device_bytes += bytes;
+    } else if (where == RS_CL_SHORT) {
+        h->counts.short_calls++;
+        h->counts.short_bytes += bytes;
+    } else {
+        h->counts.cpu_calls++;
+        h->counts.cpu_bytes += bytes;
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* A free lane, or NULL when none is (hybrid) or the handle failed. */
+static rs_lane_t *rs_lane_acquire(rs_opencl_t *h)
+{
+    rs_lane_t *got = NULL;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        if (atomic_load(&h->failed))
+            break;
+        for (unsigned i = 0; i < h->nlanes && !got; i++)
+            if (!h->lane[i].busy)
+                got = &h->lane[i];
+        if (got || h->hybrid)
+            break;
+        pthread_cond_wait(&h->cv, &h->mu);
+    }
+    if (got)
+        got->busy = 1;
+    pthread_mutex_unlock(&h->mu);
+    return got;
+}
+
+static void rs_lane_release(rs_opencl_t *h, rs_lane_t *l)
+{
+    pthread_mutex_lock(&h->mu);
+    l->busy = 0;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* The first safe cut at or after from (0 < from < len), or len. */
+static size_t rs_cl_next_cut(const uint8_t *text, size_t len, size_t from)
+{
+    for (size_t p = from; p < len; p++) {
+        const uint8_t prev = text[p - 1], next = text[p];
+        if ((prev == ' ' || prev == '\t' || prev == '\n') && next < 0x80 && next != ' ')
+            return p;
+    }
+    return len;
+}
+
+void rs_opencl_tokenize(rs_opencl_t *h, const uint8_t *text, size_t len, rs_tokens_t *out)
+{
+    if (len == 0)
+        return;
+    if (len < h->min_bytes) {
+        h->cpu(text, len, out);
+        rs_cl_count(h, RS_CL_SHORT, len);
+        return;
+    }
+    rs_lane_t *l = rs_lane_acquire(h);
+    if (!l) {
+        h->cpu(text, len, out);
+        rs_cl_count(h, RS_CL_CPU, len);
+        return;
+    }
+    size_t pos = 0;
+    while (pos < len) {
+        size_t end = len;
+        if (len - pos > h->window) {
+            const size_t cut = rs_safe_cut(text + pos, h->window + 1);
+            if (cut == 0) {
+                /* no safe cut in a whole window: this stretch on the CPU */
+                end = rs_cl_next_cut(text, len, pos + h->window);
+                h->cpu(text + pos, end - pos, out);
+                rs_cl_count(h, RS_CL_CPU, end - pos);
+                pos = end;
+                continue;
+            }
+            end = pos + cut;
+        }
+        const char *what = "?";
+        const cl_int e = rs_cl_pass(h, l, text + pos, end - pos, out, &what);
+        if (e != CL_SUCCESS) {
+            rs_cl_fail(h, what, e == RS_CL_BROKEN ? CL_SUCCESS : e);
+            h->cpu(text + pos, len - pos, out);
+            rs_cl_count(h, RS_CL_CPU, len - pos);
+            break;
+        }
+        rs_cl_count(h, RS_CL_DEVICE, end - pos);
+        pos = end;
+    }
+    rs_lane_release(h, l);
+}
+
+rs_opencl_counts_t rs_opencl_counts(rs_opencl_t *h)
+{
+    pthread_mutex_lock(&h->mu);
+    const rs_opencl_counts_t c = h->counts;
+    pthread_mutex_unlock(&h->mu);
+    return c;
+}
+
+static rs_err_e rs_cl_take(rs_opencl_t *h, rs_strlist_t *into)
+{
+    rs_err_e r = RS_OK;
+    pthread_mutex_lock(&h->mu);
+    size_t i = 0;
+    for (; i < h->warnings.n; i++) {
+        if (rs_strlist_push(into, h->warnings.s[i], strlen(h->warnings.s[i])) < 0) {
+            r = RS_ERR_NOMEM;
+            break;
+        }
+        free(h->warnings.s[i]);
+    }
+    /* keep what was not moved */
+    if (i && i < h->warnings.n)
+        memmove(h->warnings.s, h->warnings.s + i, (h->warnings.n - i) * sizeof *h->warnings.s);
+    h->warnings.n -= i;
+    pthread_mutex_unlock(&h->mu);
+    return r;
+}
+
+rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len, unsigned reps, double *seconds,
+                                 uint64_t *tokens, rs_error_t *err)
+{
+    RS_RETURN_IF(!rs_opencl_usable(h), err, RS_ERR_UNSUPPORTED, "OpenCL: the device is not usable: %s",
+                 h->info.status);
+    RS_RETURN_IF(len == 0 || len > h->window, err, RS_ERR_UNSUPPORTED, "OpenCL bench: length %zu not in 1..%zu", len,
+                 h->window);
+    rs_lane_t *l = rs_lane_acquire(h);
+    RS_RETURN_IF(!l, err, RS_ERR_UNSUPPORTED, "OpenCL: the device is not usable");
+    const char *what = "?";
+    cl_int e = rs_lane_reserve(h, l, len);
+    if (e == CL_SUCCESS)
+        e = clEnqueueWriteBuffer(l->q, l->text, CL_TRUE, 0, len, text, 0, NULL, NULL);
+    cl_uint tot[4] = {0, 0, 0, 0};
+    struct timespec t0 = {0, 0};
+    /* one untimed run, then the timed ones */
+    for (unsigned r = 0; e == CL_SUCCESS && r <= reps; r++) {
+        struct timespec t1;
+        if (r == 1)
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+        e = rs_cl_enqueue_kernels(h, l, (cl_uint)len, 0, &what);
+        if (e == CL_SUCCESS && (r == 0 || r == reps))
+            e = clEnqueueReadBuffer(l->q, l->totals, CL_TRUE, 0, sizeof tot, tot, 0, NULL, NULL);
+        if (r == reps && e == CL_SUCCESS) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            *seconds = reps ? (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9 : 0.0;
+        }
+    }
+    if (e != CL_SUCCESS)
+        clFinish(l->q);
+    rs_lane_release(h, l);
+    RS_RETURN_IF(e != CL_SUCCESS, err, RS_ERR_DEVICE, "OpenCL bench: %s: %s (%d)", what, rs_cl_errstr(e), e);
+    *tokens = tot[0];
+    return RS_OK;
+}
+
+rs_err_e rs_opencl_devices(rs_opencl_devinfo_t **out, size_t *n, int build, rs_error_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    cl_platform_id *plats = NULL;
+    cl_uint np = 0;
+    RS_FORWARD(rs_cl_platforms(&plats, &np, err));
+    rs_opencl_devinfo_t *v = NULL;
+    size_t nv = 0;
+    for (cl_uint p = 0; p < np; p++) {
+        cl_device_id *devs = NULL;
+        cl_uint nd = 0;
+        if (rs_cl_devices_of(plats[p], &devs, &nd, err) != RS_OK) {
+            /* a broken platform does not hide the others */
+            continue;
+        }
+        rs_opencl_devinfo_t *nv_ = realloc(v, (nv + nd + 1) * sizeof *v);
+        if (!nv_) {
+            free(devs);
+            free(plats);
+            free(v);
+            return rs_error_set(err, RS_ERR_NOMEM, "out of memory");
+        }
+        v = nv_;
+        for (cl_uint d = 0; d < nd; d++) {
+            rs_cl_describe(plats[p], devs[d], p, d, &v[nv]);
+            if (build) {
+                rs_error_t oe = {0};
+                const rs_opencl_opts_t o = {.min_device_bytes = -1};
+                rs_opencl_t *h = rs_opencl_open(p, d, &o, &oe);
+                if (h) {
+                    v[nv] = h->info;
+                    rs_opencl_close(h);
+                } else {
+                    v[nv].built = 0;
+                    snprintf(v[nv].status, sizeof v[nv].status, "%.500s", oe.msg);
+                }
+            }
+            nv++;
+        }
+        free(devs);
+    }
+    free(plats);
+    *out = v;
+    *n = nv;
+    return RS_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Kernel tables for rs_kernels_select */
+
+typedef struct rs_cl_slot {
+    rs_kernels_t table;
+    rs_opencl_t *h;
+    unsigned p, d;
+    int hybrid;
+    char name[48];
+    char desc[400];
+} rs_cl_slot_t;
+
+static rs_cl_slot_t rs_slots[RS_OPENCL_SLOTS];
+static pthread_mutex_t rs_slots_mu = PTHREAD_MUTEX_INITIALIZER;
+
+#define RS_CL_SLOT_FN(i)                                                                           \
+    static void rs_cl_slot_tokenize_##i(const uint8_t *text, size_t len, rs_tokens_t *out)         \
+    {                                                                                              \
+        rs_opencl_tokenize(rs_slots[i].h, text, len, out);                                         \
+    }
+RS_CL_SLOT_FN(0)
+RS_CL_SLOT_FN(1)
+RS_CL_SLOT_FN(2)
+RS_CL_SLOT_FN(3)
+RS_CL_SLOT_FN(4)
+RS_CL_SLOT_FN(5)
+RS_CL_SLOT_FN(6)
+RS_CL_SLOT_FN(7)
+_Static_assert(RS_OPENCL_SLOTS == 8, "one rs_cl_slot_tokenize_N per slot");
+static const rs_tokenize_fn rs_slot_fns[RS_OPENCL_SLOTS] = {
+    rs_cl_slot_tokenize_0, rs_cl_slot_tokenize_1, rs_cl_slot_tokenize_2, rs_cl_slot_tokenize_3,
+    rs_cl_slot_tokenize_4, rs_cl_slot_tokenize_5, rs_cl_slot_tokenize_6, rs_cl_slot_tokenize_7,
+};
+
+/* The slot of (p, d, hybrid), opened when new; NULL when the device does
+ * not exist or every slot is taken. Called with rs_slots_mu held. */
+static rs_cl_slot_t *rs_cl_slot_get(unsigned p, unsigned d, int hybrid)
+{
+    rs_cl_slot_t *free_slot = NULL;
+    for (unsigned i = 0; i < RS_OPENCL_SLOTS; i++) {
+        rs_cl_slot_t *s = &rs_slots[i];
+        if (s->h && s->p == p && s->d == d && s->hybrid == hybrid)
+            return s;
+        if (!s->h && !free_slot)
+            free_slot = s;
+    }
+    if (!free_slot)
+        return NULL;
+    const rs_opencl_opts_t o = {.hybrid = hybrid, .min_device_bytes = -1};
+    rs_opencl_t *h = rs_opencl_open(p, d, &o, NULL);
+    if (!h)
+        return NULL;
+    rs_cl_slot_t *s = free_slot;
+    s->p = p;
+    s->d = d;
+    s->hybrid = hybrid;
+    snprintf(s->name, sizeof s->name, "opencl:%u:%u%s", p, d, hybrid ? "+cpu" : "");
+    snprintf(s->desc, sizeof s->desc, "OpenCL %s device %.120s (%.120s, driver %.60s)%s", h->info.type, h->info.device_name,
+             h->info.platform_name, h->info.driver_version, hybrid ? ", CPU when the device is busy" : "");
+    s->table = (rs_kernels_t){
+        .name = s->name,
+        .description = s->desc,
+        .required = 0,
+        .tokenize = rs_slot_fns[s - rs_slots],
+    };
+    s->h = h;
+    return s;
+}
+
+/* "opencl", "opencl:P:D", each optionally followed by "+cpu"; and
+ * "auto+opencl", the same as "opencl+cpu". */
+static const rs_kernels_t *rs_cl_hook(const char *name)
+{
+    if (strcmp(name, "auto+opencl") == 0)
+        name = "opencl+cpu";
+    if (strncmp(name, "opencl", 6) != 0)
+        return NULL;
+    const char *rest = name + 6;
+    int explicit_dev = 0;
+    unsigned p = 0, d = 0;
+    if (*rest == ':') {
+        int used = 0;
+        if (sscanf(rest, ":%u:%u%n", &p, &d, &used) != 2 || used <= 0)
+            return NULL;
+        rest += used;
+        explicit_dev = 1;
+    }
+    int hybrid = 0;
+    if (strcmp(rest, "+cpu") == 0)
+        hybrid = 1;
+    else if (*rest)
+        return NULL;
+
+    const rs_kernels_t *r = NULL;
+    pthread_mutex_lock(&rs_slots_mu);
+    if (explicit_dev) {
+        const rs_cl_slot_t *s = rs_cl_slot_get(p, d, hybrid);
+        r = s ? &s->table : NULL;
+    } else {
+        /* the first device whose kernels build; else the first device,
+         * whose pieces then run on the CPU with the build log as warning */
+        rs_opencl_devinfo_t *v = NULL;
+        size_t nv = 0;
+        if (rs_opencl_devices(&v, &nv, 0, NULL) == RS_OK) {
+            const rs_cl_slot_t *first = NULL;
+            for (size_t i = 0; i < nv && !r; i++) {
+                const rs_cl_slot_t *s = rs_cl_slot_get(v[i].platform, v[i].device, hybrid);
+                if (s && !first)
+                    first = s;
+                if (s && rs_opencl_usable(s->h))
+                    r = &s->table;
+            }
+            if (!r && first)
+                r = &first->table;
+        }
+        free(v);
+    }
+    pthread_mutex_unlock(&rs_slots_mu);
+    return r;
+}
+
+void rs_opencl_register(void)
+{
+    rs_kernels_set_hook(rs_cl_hook);
+}
+
+rs_opencl_t *rs_opencl_of_kernels(const rs_kernels_t *k)
+{
+    for (unsigned i = 0; i < RS_OPENCL_SLOTS; i++)
+        if (k == &rs_slots[i].table)
+            return rs_slots[i].h;
+    return NULL;
+}
+
+rs_err_e rs_opencl_take_warnings(rs_opencl_t *h, rs_strlist_t *into)
+{
+    if (h)
+        return rs_cl_take(h, into);
+    rs_err_e r = RS_OK;
+    pthread_mutex_lock(&rs_slots_mu);
+    for (unsigned i = 0; i < RS_OPENCL_SLOTS; i++)
+        if (rs_slots[i].h && rs_cl_take(rs_slots[i].h, into) != RS_OK)
+            r = RS_ERR_NOMEM;
+    pthread_mutex_unlock(&rs_slots_mu);
+    return r;
+}
+
+void rs_opencl_shutdown(void)
+{
+    pthread_mutex_lock(&rs_slots_mu);
+    for (unsigned i = 0; i < RS_OPENCL_SLOTS; i++) {
+        rs_opencl_close(rs_slots[i].h);
+        memset(&rs_slots[i], 0, sizeof rs_slots[i]);
+    }
+    pthread_mutex_unlock(&rs_slots_mu);
+}
+
+#else /* !RS_OPENCL: built without OpenCL */
+
+struct rs_opencl {
+    int unused;
+};
+
+int rs_opencl_compiled(void)
+{
+    return 0;
+}
+
+rs_err_e rs_opencl_devices(rs_opencl_devinfo_t **out, size_t *n, int build, rs_error_t *err)
+{
+    (void)build;
+    (void)err;
+    *out = NULL;
+    *n = 0;
+    return RS_OK;
+}
+
+rs_opencl_t *rs_opencl_open(unsigned p, unsigned d, const rs_opencl_opts_t *opts, rs_error_t *err)
+{
+    (void)p;
+    (void)d;
+    (void)opts;
+    rs_error_set(err, RS_ERR_UNSUPPORTED, "this rostrum was built without OpenCL");
+    return NULL;
+}
+
+void rs_opencl_close(rs_opencl_t *h)
+{
+    (void)h;
+}
+
+int rs_opencl_usable(const rs_opencl_t *h)
+{
+    (void)h;
+    return 0;
+}
+
+const rs_opencl_devinfo_t *rs_opencl_info(const rs_opencl_t *h)
+{
+    (void)h;
+    return NULL;
+}
+
+void rs_opencl_tokenize(rs_opencl_t *h, const uint8_t *text, size_t len, rs_tokens_t *out)
+{
+    (void)h;
+    rs_kernels_select(NULL)->tokenize(text, len, out);
+}
+
+rs_opencl_counts_t rs_opencl_counts(rs_opencl_t *h)
+{
+    (void)h;
+    return (rs_opencl_counts_t){0, 0, 0, 0, 0, 0};
+}
+
+rs_err_e rs_opencl_take_warnings(rs_opencl_t *h, rs_strlist_t *into)
+{
+    (void)h;
+    (void)into;
+    return RS_OK;
+}
+
+rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len, unsigned reps, double *seconds,
+                                 uint64_t *tokens, rs_error_t *err)
+{
+    (void)h;
+    (void)text;
+    (void)len;
+    (void)reps;
+    (void)seconds;
+    (void)tokens;
+    return rs_error_set(err, RS_ERR_UNSUPPORTED, "this rostrum was built without OpenCL");
+}
+
+void rs_opencl_register(void)
+{
+}
+
+rs_opencl_t *rs_opencl_of_kernels(const rs_kernels_t *k)
+{
+    (void)k;
+    return NULL;
+}
+
+void rs_opencl_shutdown(void)
+{
+}
+
+#endif

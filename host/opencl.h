@@ -1,0 +1,165 @@
+/*
+ * opencl.h - the OpenCL backend: device discovery, per-device builds of the
+ * embedded kernels (the .cl files of kernels/opencl) with an on-disk binary cache, and a
+ * tokenize entry that gives exactly what rs_scalar_tokenize gives.
+ *
+ * What runs on the device: tokenization of each piece (segmentation, case
+ * folding, rs_hash64, compaction into the reference's order). The host cuts
+ * nothing (work-items find their own safe cuts), uploads the piece, and
+ * reads back the finished tokens and folded bytes straight into the
+ * caller's rs_tokens_t. Counting (terms, bigrams, lexicons) stays on the CPU.
+ *
+ * DESIGN
+ *   Handles: rs_opencl_open builds the program for one device (or loads it
+ *   from the cache) and owns a context, the uploaded Unicode tables and a
+ *   few "lanes" (a command queue, its kernels and buffers). Buffers grow on
+ *   demand up to a window of RS_OPENCL_WINDOW bytes of text; a longer text
+ *   is cut at safe cuts into windows.
+ *   Threads: rs_opencl_tokenize may be called from any number of threads at
+ *   once; each call takes a free lane (waiting for one, or, for a handle
+ *   opened with hybrid set, running on the CPU when none is free), so two
+ *   callers overlap one's transfers with the other's kernels.
+ *   Short texts (under min_device_bytes, default RS_OPENCL_MIN_BYTES) run
+ *   on the CPU: host/scan.c calls tokenize once per turn, and a device
+ *   call costs more than tokenizing a short turn on the CPU.
+ *   Faults lose nothing: when the build failed, or a call fails (out of
+ *   resources, a lost device, a kernel reporting a broken bound), that piece
+ *   and every later one run on the CPU (the best CPU kernel table), the
+ *   handle is marked failed and a warning is kept (with the build log, or
+ *   the OpenCL error). The library never prints: rs_opencl_take_warnings
+ *   hands the warnings to the caller.
+ *   Kernel tables: rs_opencl_register installs a hook in kernels/dispatch.c
+ *   so that rs_kernels_select("opencl"), ("opencl:P:D") and their "+cpu"
+ *   (hybrid) forms return an rs_kernels_t whose tokenize runs on that device;
+ *   "auto+opencl" is "opencl+cpu": the device alongside the CPU workers (one
+ *   lane: the worker that finds it free feeds the device, the others and
+ *   every short text run the best CPU table).
+ *   Those handles live until rs_opencl_shutdown (at most RS_OPENCL_SLOTS).
+ *   Cache: compiled binaries are kept in $XDG_CACHE_HOME/rostrum (else
+ *   ~/.cache/rostrum), one file per platform, device, driver, kernel source
+ *   and build options; a missing, stale or unusable entry is rebuilt, and
+ *   a cache that cannot be written is only noted (rs_opencl_info).
+ *
+ * Built without OpenCL (RS_OPENCL undefined), every call reports that no
+ * device exists; nothing else changes.
+ */
+#ifndef RS_OPENCL_H
+#define RS_OPENCL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "doc.h"     /* rs_strlist_t */
+#include "error.h"   /* rs_err_e, rs_error_t */
+#include "kernels.h" /* rs_kernels_t, rs_tokens_t */
+
+/* Most bytes of text one device pass takes; longer texts are windowed. */
+#define RS_OPENCL_WINDOW (4u << 20)
+/* Default for the shortest text sent to the device: below it the fixed
+ * cost of a device call (about 0.1 to 0.3 ms on POCL, bench/RESULTS.md)
+ * outweighs the work, so the text runs on the CPU. */
+#define RS_OPENCL_MIN_BYTES (64u << 10)
+/* Most handles rs_kernels_select can open at once. */
+#define RS_OPENCL_SLOTS 8
+
+/* One device as discovered, with the outcome of building the kernels when
+ * asked for. */
+typedef struct rs_opencl_devinfo {
+    unsigned platform, device;  /* indices for "opencl:P:D" */
+    char platform_name[128];
+    char platform_version[128];
+    char device_name[128];
+    char device_version[128];
+    char driver_version[128];
+    const char *type;           /* "gpu", "cpu", "accelerator", "other" */
+    unsigned compute_units;
+    uint64_t global_mem_bytes;
+    uint64_t max_alloc_bytes;
+    uint64_t local_mem_bytes;
+    int built;                  /* 1 kernels built, 0 failed, -1 not tried */
+    int from_cache;             /* 1 when the binary came from the cache */
+    char status[512];           /* "built", "built (cached)", why not */
+} rs_opencl_devinfo_t;
+
+typedef struct rs_opencl_opts {
+    const char *cache_dir;      /* NULL: the default; "": no cache */
+    const char *build_options;  /* appended to the defaults; NULL: none */
+    uint32_t subchunk_bytes;    /* text per work-item; 0: by device type */
+    int hybrid;                 /* 1: when every lane is busy, run on the CPU */
+    int64_t min_device_bytes;   /* shorter texts run on the CPU; -1: the environment's
+                                 * ROSTRUM_OPENCL_MIN_BYTES, else RS_OPENCL_MIN_BYTES */
+    int fault;                  /* tests: 1 makes every kernel run report a fault */
+} rs_opencl_opts_t;
+
+typedef struct rs_opencl rs_opencl_t;
+
+/* Counters of one handle (for reports and tests). */
+typedef struct rs_opencl_counts {
+    uint64_t device_calls, device_bytes; /* device passes and their bytes */
+    uint64_t short_calls, short_bytes;   /* texts under min_device_bytes, run on the CPU */
+    uint64_t cpu_calls, cpu_bytes;       /* other texts that went to the CPU (faults, busy
+                                          * lanes in hybrid mode, no safe cut in a window) */
+} rs_opencl_counts_t;
+
+/* Whether this build has OpenCL support compiled in. Can't fail. */
+int rs_opencl_compiled(void);
+
+/* Every device of every platform into a new array (*out, *n; free with
+ * free()). With build set, each device's kernels are built (or loaded from
+ * the cache) and the outcome recorded. No platform is not an error: *n is 0
+ * and err says why (RS_ERR_DEVICE) only when the loader itself failed.
+ * Returns RS_ERR_NOMEM or RS_ERR_DEVICE on failure. */
+rs_err_e rs_opencl_devices(rs_opencl_devinfo_t **out, size_t *n, int build, rs_error_t *err);
+
+/* Opens device d of platform p. opts NULL: all defaults (as with
+ * min_device_bytes -1); a zeroed rs_opencl_opts_t sends every text to the
+ * device. A build failure is not an error: the handle is returned, marked
+ * failed (rs_opencl_usable is 0), and its tokenize runs
+ * on the CPU with a warning that holds the build log. Fails (NULL, err set:
+ * RS_ERR_DEVICE, RS_ERR_NOMEM) only when the device does not exist or no
+ * context can be made. */
+rs_opencl_t *rs_opencl_open(unsigned p, unsigned d, const rs_opencl_opts_t *opts, rs_error_t *err);
+
+/* Releases everything; h may be NULL. No call may be in flight. */
+void rs_opencl_close(rs_opencl_t *h);
+
+/* 1 when the kernels built and no fault has happened since. */
+int rs_opencl_usable(const rs_opencl_t *h);
+
+/* What rs_opencl_devices reports for this device, build outcome included. */
+const rs_opencl_devinfo_t *rs_opencl_info(const rs_opencl_t *h);
+
+/* The kernel contract of kernels.h, on the device: appends text[0..len)'s
+ * tokens to out (capacity as rs_scalar_tokenize needs). Never fails: on a
+ * fault the text is tokenized on the CPU. Thread-safe. */
+void rs_opencl_tokenize(rs_opencl_t *h, const uint8_t *text, size_t len, rs_tokens_t *out);
+
+/* Counters since open. Thread-safe. */
+rs_opencl_counts_t rs_opencl_counts(rs_opencl_t *h);
+
+/* Moves the warnings of h (NULL: of every handle rs_kernels_select opened)
+ * to the end of into. Returns RS_ERR_NOMEM when they could not all be
+ * moved (what was not moved is kept). Thread-safe. */
+rs_err_e rs_opencl_take_warnings(rs_opencl_t *h, rs_strlist_t *into);
+
+/* Benchmarks only: uploads text once, then runs the kernels reps times on
+ * it with nothing read back but the totals; *seconds is the wall time of
+ * the reps runs, *tokens the token count of one run. RS_ERR_DEVICE on an
+ * OpenCL error, RS_ERR_UNSUPPORTED when the handle is not usable or len is
+ * over RS_OPENCL_WINDOW. */
+rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len, unsigned reps,
+                                 double *seconds, uint64_t *tokens, rs_error_t *err);
+
+/* Installs the device hook of rs_kernels_select (kernels/dispatch.c).
+ * Idempotent; thread-safe. */
+void rs_opencl_register(void);
+
+/* The handle behind a table that rs_kernels_select returned for an
+ * "opencl..." name, or NULL for any other table. */
+rs_opencl_t *rs_opencl_of_kernels(const rs_kernels_t *k);
+
+/* Closes the handles that rs_kernels_select opened (their tables must no
+ * longer be in use). */
+void rs_opencl_shutdown(void);
+
+#endif

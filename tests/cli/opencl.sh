@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# CLI check of the OpenCL backend, run by ctest: opencl.sh ROSTRUM SOURCE_DIR
+# `rostrum scan --backend opencl --json` must equal `--backend scalar`
+# byte for byte outside the "run" line, with no warning (a warning would
+# mean pieces fell back to the CPU), on sample/transcripts and, when
+# ../shared/corpora is beside the checkout (or RS_CORPUS_DIR names an
+# unpacked copy), on the podcast corpus. ROSTRUM_OPENCL_MIN_BYTES=0 sends
+# every piece, however short, to the device; the default run is checked
+# too. Exits 77 (ctest: skipped) when no OpenCL device builds the kernels.
+set -u
+rostrum=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL [opencl]: $*" >&2; exit 1; }
+ok() { echo "ok [opencl]: $*"; }
+norun() { grep -v '^  "run": ' "$1"; }
+
+"$rostrum" devices > "$tmp/devices" || fail "rostrum devices: exit $?"
+if ! grep -q '^opencl:[0-9]*:[0-9]* *yes' "$tmp/devices"; then
+    echo "SKIP [opencl]: no OpenCL device builds the kernels here (install pocl-opencl-icd); rostrum devices says:"
+    grep '^opencl' "$tmp/devices"
+    exit 77
+fi
+grep '^opencl' "$tmp/devices"
+
+# same_report NAME PATH [scan options]: opencl (all pieces on the device,
+# then the default split) against scalar
+same_report() {
+    local name=$1 path=$2; shift 2
+    "$rostrum" scan "$path" "$@" --backend scalar --json "$tmp/$name-scalar.json" --quiet 2> "$tmp/err" \
+        || fail "$name: scalar: exit $?: $(cat "$tmp/err")"
+    for min in 0 default; do
+        local envs=()
+        [ $min = 0 ] && envs=(ROSTRUM_OPENCL_MIN_BYTES=0)
+        env "${envs[@]}" "$rostrum" scan "$path" "$@" --backend opencl --json "$tmp/$name-cl.json" --quiet \
+            2> "$tmp/err" || fail "$name: opencl (min $min): exit $?: $(cat "$tmp/err")"
+        ! grep -q 'warning' "$tmp/err" || fail "$name: opencl (min $min) warned: $(cat "$tmp/err")"
+        grep -q '"backend": "opencl:' "$tmp/$name-cl.json" || fail "$name: the run line names no OpenCL device"
+        cmp -s <(norun "$tmp/$name-cl.json") <(norun "$tmp/$name-scalar.json") \
+            || { diff <(norun "$tmp/$name-cl.json") <(norun "$tmp/$name-scalar.json") | head -20;
+                 fail "$name: opencl (min $min) report differs from scalar"; }
+    done
+    ok "$name: --backend opencl report equals --backend scalar (every piece on the device, and the default)"
+}
+
+same_report sample "$src/sample/transcripts" --topics "$src/sample/lexicons/topics.yml" \
+    --entities "$src/sample/lexicons/entities.yml"
+
+# one long line: pieces of RS_CHUNK_BYTES, windows, sub-chunk cuts
+yes 'Der Ölpreis stieg, the price rose; 3.14 x86_64 can'"'"'t — 東京 ' | head -c 5000000 > "$tmp/long.txt"
+same_report long_line "$tmp/long.txt"
+
+corpus=${RS_CORPUS_DIR:-}
+if [ -z "$corpus" ]; then
+    tarball="$src/../shared/corpora/changelog-transcripts.tar.zst"
+    if [ -f "$tarball" ]; then
+        mkdir "$tmp/c" && tar --zstd -xf "$tarball" -C "$tmp/c" || fail "unpack $tarball"
+        corpus=$tmp/c
+    fi
+fi
+if [ -n "$corpus" ]; then
+    same_report corpus "$corpus"
+else
+    echo "SKIP [opencl]: no corpus (../shared/corpora or RS_CORPUS_DIR): the corpus check did not run"
+fi
