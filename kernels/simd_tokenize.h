@@ -749,9 +749,14 @@ static inline void RS_FN(emit_pairs)(const uint8_t *text, size_t len, const uint
         x &= x - 1;
         if (fast) {
             size_t r = 0;
-            if (RS_LIKELY(e - s <= 16))
-                r = RS_FN(emit16)(bs ? win + bs : text + tstart, e - s, tok, fold, fl, ascii, 0);
-            fl = (ascii || RS_LIKELY(r)) && RS_LIKELY(e - s <= 16) ? r : RS_FN(emit)(text, len, s, e, tok, fold, fl, fold_cap);
+            const uint8_t *src = bs ? win + bs : text + tstart;
+            /* src may point into text (not a padded window copy): then 16
+             * bytes must lie before text + len, or the slower path runs */
+            const uintptr_t at = (uintptr_t)src, lo = (uintptr_t)text, hi = (uintptr_t)(text + len);
+            const int readable = at < lo || at >= hi || hi - at >= 16;
+            if (RS_LIKELY(e - s <= 16) && RS_LIKELY(readable))
+                r = RS_FN(emit16)(src, e - s, tok, fold, fl, ascii, 0);
+            fl = RS_LIKELY(r) ? r : RS_FN(emit)(text, len, s, e, tok, fold, fl, fold_cap);
         } else {
             fl = RS_FN(emit)(text, len, s, e, tok, fold, fl, fold_cap);
         }
