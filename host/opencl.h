@@ -56,8 +56,9 @@
 /* Most bytes of text one device pass takes; longer texts are windowed. */
 #define RS_OPENCL_WINDOW (4u << 20)
 /* Default for the shortest text sent to the device: below it the fixed
- * cost of a device call (about 0.1 to 0.3 ms on POCL, bench/RESULTS.md)
- * outweighs the work, so the text runs on the CPU. */
+ * cost of a device call (about 60 us on POCL's CPU device on a quiet
+ * machine, bench/RESULTS.md) outweighs the work, so the text runs on the
+ * CPU. */
 #define RS_OPENCL_MIN_BYTES (64u << 10)
 /* Most handles rs_kernels_select can open at once. */
 #define RS_OPENCL_SLOTS 8
