@@ -37,7 +37,12 @@
 # default 3), PEERS_GREP_RUNS (runs for GNU grep with a lexicon, default 2:
 # with 5,000 entries one run takes minutes), PEERS_GREP_TIMEOUT
 # (seconds one GNU grep run may take, default 1800; slower runs are reported
-# as not finished), PEERS_CORPUS, PEERS_GEN_SIZE (default 128M).
+# as not finished), PEERS_CORPUS, PEERS_GEN_SIZE (default 128M),
+# PEERS_BUILD (rostrum's build directory, configured and built by
+# scripts/setup.sh; default WORK/build),
+# PEERS_GROUPS (comma-separated groups to time again in an earlier run's
+# PEERS_WORK, the others kept: words, python, match500, grep500, match5000,
+# grep5000, report, report-cold; default all).
 # Needs root or sudo for apt-get and for dropping the page cache.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -64,10 +69,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
     --no-install-recommends "${missing[@]}" >/dev/null
 fi
-log "building rostrum in $work/build"
-(cd "$here" && scripts/setup.sh "$work/build" >&2)
-rostrum=$work/build/rostrum
-icu=$work/build/tests/icu_words
+build=${PEERS_BUILD:-$work/build}
+case $build in /*) ;; *) build=$here/$build ;; esac
+log "building rostrum in $build"
+(cd "$here" && scripts/setup.sh "$build" >&2)
+rostrum=$build/rostrum
+icu=$build/tests/icu_words
 [ -x "$icu" ] || { log "ICU word counter not built ($icu)"; exit 1; }
 cc -std=c11 -O2 -Wall -Wextra -o "$work/hs_match" "$here/bench/hs_match.c" $(pkg-config --cflags --libs libhs)
 hs=$work/hs_match
@@ -75,7 +82,12 @@ py=/usr/bin/python3   # Debian's, where python3-sklearn lives
 
 ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
 {
-  echo "rostrum	$("$rostrum" version | awk '{print $2}') (git $(cd "$here" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$here" && git diff --quiet 2>/dev/null || echo ', uncommitted changes'))"
+  if git -C "$here" rev-parse --git-dir > /dev/null 2>&1; then
+    rev="git $(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet HEAD 2>/dev/null || echo ', uncommitted changes')"
+  else
+    rev="not a git checkout"
+  fi
+  echo "rostrum	$("$rostrum" version | awk '{print $2}') ($rev)"
   echo "ripgrep	$(rg --version | head -1 | awk '{print $2}') (Debian $(ver ripgrep))"
   echo "GNU grep	$(grep --version | head -1 | awk '{print $NF}') (Debian $(ver grep))"
   echo "GNU wc	$(wc --version | head -1 | awk '{print $NF}') (Debian coreutils $(ver coreutils))"
@@ -91,7 +103,6 @@ ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
   echo "cpus	$(nproc)"
   echo "memory	$(free -g | awk '/^Mem:/{print $2}') GiB"
   echo "kernel	$(uname -sr)"
-  echo "load_before	$(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$work/machine.tsv"
 
 # --- 2. corpus ---------------------------------------------------------------
@@ -136,8 +147,17 @@ mkdir -p "$o"
 hf() { # NAME RUNS WARMUP [hyperfine args...]
   local name=$1 r=$2 w=$3
   shift 3
+  if [ -n "${PEERS_GROUPS:-}" ] && [[ ",$PEERS_GROUPS," != *",$name,"* ]]; then
+    log "keeping $name from an earlier run in $work"
+    return 0
+  fi
   log "timing $name ($r runs)"
+  local before
+  before=$(cut -d' ' -f1 /proc/loadavg)
   hyperfine --style basic --warmup "$w" --runs "$r" --export-json "$work/$name.json" "$@" > "$work/$name.log"
+  # the 1-minute load average as the group began and ended, kept per group
+  { grep -v "^$name	" "$work/loads.tsv" 2>/dev/null || true; echo "$name	$before	$(cut -d' ' -f1 /proc/loadavg)"; } \
+    > "$work/loads.tsv.new" && mv "$work/loads.tsv.new" "$work/loads.tsv"
 }
 q() { printf '%q' "$1"; }   # quote a path inside a command string
 C=$(q "$corpus")
@@ -181,14 +201,16 @@ if [ -w /proc/sys/vm/drop_caches ] && (sync && echo 3 > /proc/sys/vm/drop_caches
   hf report-cold "$runs" 0 --prepare 'sync; echo 3 > /proc/sys/vm/drop_caches' \
     -n "rostrum scan (whole report), cold cache" "$R scan $C --topics $(q "$work/lex500.tsv") --quiet --json $o/report-cold.json"
 fi
-echo "load_after	$(cut -d' ' -f1-3 /proc/loadavg)" >> "$work/machine.tsv"
 
 # --- 5. agreement inputs that are not timed ------------------------------------
 rg -o -w -i "${globs[@]}" the "$corpus" | wc -l > "$o/rg-the.txt"
 grep -r -o -w -i "${incl[@]}" the "$corpus" | wc -l > "$o/grep-the.txt"
-# "the" where rg sees the word and rostrum sees a longer UAX #29 word
-rg -o -i -N --no-filename "${globs[@]}" "[\\w.'’:]*\\bthe\\b[\\w.'’:]*" "$corpus" \
-  | grep -v -i -x -E "the|the\\.+|\\.+the|'the|the'" | sort | uniq -c | sort -rn | head -20 > "$o/the-contexts.txt" || true
+# "the" where rg sees the word and rostrum a longer UAX #29 word: a letter,
+# then one of . ' ’ : (MidLetter, MidNumLet), then "the", or the reverse
+rg -o -i -N --no-filename "${globs[@]}" \
+  "[\\w.'’:]*[a-z][.'’:]the\\b[\\w.'’:]*|[\\w.'’:]*\\bthe[.'’:][a-z][\\w.'’:]*" "$corpus" \
+  | sort | uniq -c | sort -rn > "$o/the-contexts-all.txt" || true
+head -20 "$o/the-contexts-all.txt" > "$o/the-contexts.txt"
 # ICU on the text with timestamps blanked as rostrum blanks them (docs/labels.md)
 "$py" - "$work/files0" <<'EOF' | "$icu" --records > "$o/icu-blanked.txt"
 import re, sys
@@ -230,8 +252,18 @@ def fmt(v):
     return f"{v:.2f}" if v < 100 else f"{v:.0f}"
 
 
+def loads():
+    try:
+        return {l.split("\t")[0]: l.split("\t")[1:3] for l in open(os.path.join(work, "loads.tsv")).read().split("\n") if l}
+    except OSError:
+        return {}
+
+
 def table(groups):
     """groups: (hyperfine result, group of the reference, reference command); ratios are to it."""
+    ld = loads()
+    names = [g[0] for g in groups]
+    note = "; ".join(f"{n}: {ld[n][0]} to {ld[n][1]}" for n in names if n in ld)
     lines = ["| tool | median s | [min - max] | runs | time / rostrum's |", "|---|---|---|---|---|"]
     for name, ref_group, ref in groups:
         h = hyper(name)
@@ -245,6 +277,8 @@ def table(groups):
                 ratio = "**1.00** (reference)"
             cmd = cmd.replace("|", "\\|")
             lines.append(f"| {cmd} | {fmt(med)} | [{fmt(lo)} - {fmt(hi)}] | {n} | {ratio} |")
+    if note:
+        lines.append(f"\nLoad average (1 minute) as each hyperfine group began and ended: {note}.")
     return "\n".join(lines)
 
 
@@ -288,8 +322,8 @@ print("## Against the peers (issue 6)\n")
 print("Reproduce: `bench/peers.sh` (as root or with sudo; it installs the peers from Debian, builds "
       "everything, and prints this section). Raw results: the work directory it names "
       "(hyperfine JSON per group, every tool's output).\n")
-print(f"Machine: {m.get('cpu')}, {m.get('cpus')} CPUs, {m.get('memory')}, {m.get('kernel')}; load average "
-      f"{m.get('load_before')} before, {m.get('load_after')} after (1, 5, 15 minutes).  ")
+print(f"Machine: {m.get('cpu')}, {m.get('cpus')} CPUs, {m.get('memory')}, {m.get('kernel')}; shared with other "
+      "work: the load average of each group is under its table.  ")
 print(f"Input: {m.get('corpus')}; the same files for every tool (`*.md`, `*.txt`).  ")
 print("Versions: " + "; ".join(f"{k} {val}" for k, val in v.items()) + ".\n")
 print(f"Method: hyperfine, page cache warm (one untimed warm-up run), {runs} timed runs "
@@ -365,17 +399,31 @@ print(f"| \"the\", whole word, any case | rg -o -w -i / grep -o -w -i / Counter 
 print()
 if icu_b is not None:
     print(f"- ICU against rostrum on the same text: {num(icu_b)} against {num(rt)}, a difference of "
-          f"{num(rt - icu_b)} ({abs(rt - icu_b) / rt * 1e6:.0f} per million): where ICU's rules are tailored "
-          "(its own word rules; dictionary segmentation of Thai, Chinese and Japanese, where rostrum, following "
-          "UAX #29 as written, makes each ideograph a word and a Thai run one word) and front matter, which "
-          "rostrum does not read as text. Without blanking, ICU also counts the digits of "
+          f"{num(rt - icu_b)} ({abs(rt - icu_b) / rt * 1e6:.0f} per million), where ICU tailors UAX #29 and "
+          "rostrum follows it as written: ICU does not join letters across `:` (`go:embed` is two ICU words, one "
+          "rostrum token) and joins across `@` (`npm@5`: one ICU word, two tokens); a lone `_` (Pc) is a rostrum "
+          "token and no ICU word; ICU segments Thai, Chinese and Japanese with dictionaries where rostrum makes "
+          "each ideograph a token; front matter is not text for rostrum. Without blanking, ICU also counts the digits of "
           f"timestamps: {num(icu - rt) if icu is not None else 'n/a'} more.")
 if rg_the is not None and the_r is not None:
-    print(f"- \"the\": {num(rg_the - the_r)} occurrences that rg, grep and Python see and rostrum does not; each is "
-          "inside a longer UAX #29 word, where `.`, `'` or `’` between letters joins (most frequent contexts below, "
-          "with the ones rostrum also counts as \"the\" left out).")
+    # every "the" inside a joined context, counted: the contexts hold one or more
+    explained = 0
     try:
-        ctx = open(os.path.join(o, "the-contexts.txt")).read().strip()
+        import re as _re
+        for l in open(os.path.join(o, "the-contexts-all.txt")):
+            c, ctx = l.strip().split(" ", 1)
+            explained += int(c) * len(_re.findall(r"(?<![A-Za-z0-9_])the(?![A-Za-z0-9_])", ctx, _re.I))
+    except (OSError, ValueError):
+        explained = None
+    print(f"- \"the\": {num(rg_the - the_r)} occurrences that rg, grep and Python see and rostrum does not; "
+          f"{num(explained)} of them are inside a longer UAX #29 word, where `.`, `'`, `’` or `:` between letters "
+          "joins (found by `rg` with a letter, one of those, and \"the\"; the most frequent below)"
+          + ("." if explained == rg_the - the_r else
+             f"; the other {num(rg_the - the_r - explained) if explained is not None else 'n/a'} are not "
+             "explained by that rule (a non-ASCII letter next to the punctuation, or text rostrum does not read "
+             "as words)."))
+    try:
+        ctx = open(os.path.join(o, "the-contexts.txt")).read().rstrip()
         if ctx:
             print("\n```\n" + ctx + "\n```")
     except OSError:
@@ -406,8 +454,8 @@ for n in (500, 5000):
     if diffs:
         print("Largest differences (Hyperscan minus rostrum): "
               + ", ".join(f"`{p}` {d:+,}" for d, p in diffs) + ".\n")
-print("Why they part: a lexicon word next to `'`, `’` or `.` and a letter (`everything's`, `node.js`, "
-      "`asp.net`) is a whole word for rg, grep and Hyperscan (`\\b` sits at the punctuation) but part of a longer "
+print("Why they part: a lexicon word next to `'`, `’`, `.` or `:` and a letter (`let's`, `node.js`, "
+      "`github.com`) is a whole word for rg, grep and Hyperscan (`\\b` sits at the punctuation) but part of a longer "
       "UAX #29 word for rostrum, so the peers count more single words. A rostrum phrase matches its words as "
       "tokens with anything but a word between them (`high-level`, `real, world`, a line break inside a turn), "
       "where the fixed-string peers need the exact bytes `high level`, so rostrum counts more phrases. rg -o "
