@@ -3,7 +3,9 @@
  * Directory loops are found by keeping the (device, inode) of every
  * directory on the current walk stack. Each file's first 512 bytes are
  * peeked to tell archives and compressed streams (archives.c) from text;
- * text is then read whole, the peeked bytes first. Runs on one thread.
+ * text is then read whole, the peeked bytes first. The optional filter is
+ * asked about each input file once it is known to be one (after stat and
+ * the extension test) and before it is opened. Runs on one thread.
  */
 #include "ingest.h"
 
@@ -260,11 +262,17 @@ static rs_err_e rs_walk_dir(rs_walk_t *w, const char *path)
     return e;
 }
 
+/* The filter's verdict (ingest.h): 1 when the file is to be read. */
+static int rs_walk_filter(const rs_walk_t *w, const char *path, uint64_t size)
+{
+    return !w->cfg->filter || w->cfg->filter(w->cfg->filter_ctx, path, size) != 0;
+}
+
 static rs_err_e rs_walk_path(rs_walk_t *w, const char *path, int top)
 {
     char msg[512];
     if (top && strcmp(path, "-") == 0)
-        return rs_take_file(w, path, 1);
+        return rs_walk_filter(w, path, 0) ? rs_take_file(w, path, 1) : RS_OK;
     struct stat st;
     if (stat(path, &st) != 0) {
         struct stat lst;
@@ -294,6 +302,8 @@ static rs_err_e rs_walk_path(rs_walk_t *w, const char *path, int top)
     if (!S_ISREG(st.st_mode) && !top)
         return RS_OK; /* sockets, devices and fifos inside directories */
     if (!top && !rs_walk_takes(w->cfg->exts, path))
+        return RS_OK;
+    if (!rs_walk_filter(w, path, (uint64_t)st.st_size))
         return RS_OK;
     return rs_take_file(w, path, top);
 }

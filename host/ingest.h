@@ -13,6 +13,16 @@
  * a damaged archive) go to the skip callback and the walk goes on. One
  * thread walks; documents are handed to the callback in walk order. When
  * cancel is set the walk stops before the next document.
+ *
+ * An optional filter sees every input file before anything of it is read:
+ * each file named on the command line (and "-", with size 0) and each file
+ * a directory walk takes, with its path (as it will name the document) and
+ * its size from stat. An archive or compressed file is one input file: the
+ * filter takes or leaves it whole. A file the filter leaves is not opened,
+ * gives no document and no note. Paths that cannot be listed (missing, a
+ * broken symlink, a loop, a directory that cannot be opened) never reach
+ * the filter: their notes go to on_skip as without one. The MPI mode
+ * (cluster.h) lists the inputs and divides them among ranks with it.
  */
 #ifndef RS_INGEST_H
 #define RS_INGEST_H
@@ -36,6 +46,10 @@ typedef struct rs_ingest_cfg {
     void *ctx;
     atomic_int *cancel;                /* nonzero: stop at the next document; NULL: never */
     const struct rs_jsonl_keys *jsonl; /* set on every document (rs_doc_t.jsonl) */
+    /* NULL: every file is taken. Else called on the walking thread with
+     * each input file; nonzero: take (read) it, 0: leave it. */
+    int (*filter)(void *filter_ctx, const char *path, uint64_t size);
+    void *filter_ctx;
 } rs_ingest_cfg_t;
 
 /* Returns RS_OK also when stopped by cancel (the caller checks it). */

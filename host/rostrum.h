@@ -48,6 +48,12 @@ typedef struct rs_scan_opts {
     atomic_int *cancel;        /* set nonzero (a SIGINT handler may) to stop early; NULL: never */
     rs_progress_fn progress;   /* called on the calling thread about 4 times a second; NULL: never */
     void *progress_ctx;
+    /* NULL: every input file is read. Else called on the calling thread
+     * with each input file's path and size before it is read (ingest.h:
+     * files named or found in directories; an archive as a whole; "-" with
+     * size 0): nonzero takes the file, 0 leaves it unread and unnoted. */
+    int (*filter)(void *filter_ctx, const char *path, uint64_t size);
+    void *filter_ctx;
 } rs_scan_opts_t;
 
 typedef struct rs_scan_result {

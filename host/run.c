@@ -107,6 +107,8 @@ rs_err_e rs_scan_run(const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t 
         .ctx = &ctx,
         .cancel = o->cancel,
         .jsonl = &o->jsonl,
+        .filter = o->filter,
+        .filter_ctx = o->filter_ctx,
     };
     rs_err_e e = rs_ingest_paths(&icfg, o->paths, o->npaths);
     /* a cancel seen once the walk is over may have cut it short */
