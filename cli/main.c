@@ -256,11 +256,13 @@ static void mute_rank(const rs_cluster_t *cl)
         return;
     const int fd = dup(STDERR_FILENO);
     rank_err = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (rank_err)
+        setvbuf(rank_err, NULL, _IOLBF, 0); /* each line out before MPI_Finalize */
     if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
         return; /* the streams are closed: silent anyway */
 }
 
-static int cmd_scan(int argc, char **argv, const rs_cluster_t *cl)
+static int cmd_scan(int argc, char **argv, rs_cluster_t *cl)
 {
     rs_list_t paths = {0}, topics = {0}, entities = {0};
     rs_scan_opts_t o = {0};
@@ -404,6 +406,11 @@ static int cmd_scan(int argc, char **argv, const rs_cluster_t *cl)
     const rs_err_e e = rs_cluster_scan(cl, &o, &res, &err);
     rs_opencl_take_warnings(NULL, &res.warnings); /* device faults: pieces went to the CPU */
     signal(SIGINT, SIG_DFL);
+    const char *verbose = getenv("ROSTRUM_MPI_VERBOSE"); /* each rank's share (docs/cluster.md) */
+    FILE *mine = cl->rank == 0 ? stderr : rank_err;
+    if (cl->size > 1 && verbose && *verbose && strcmp(verbose, "0") != 0 && mine && e == RS_OK)
+        fprintf(mine, "rostrum: rank %d of %d: %zu of %zu input files, %llu bytes\n", cl->rank, cl->size,
+                cl->share_files, cl->listed_files, (unsigned long long)cl->share_bytes);
     if (cl->rank != 0) { /* its share went to rank 0, which reports */
         if (e != RS_OK && err.msg[0] && rank_err)
             fprintf(rank_err, "rostrum: %s\n", err.msg);

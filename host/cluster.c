@@ -69,9 +69,10 @@ rs_err_e rs_cluster_begin(rs_cluster_t *c, int *argc, char ***argv, rs_error_t *
     return RS_OK;
 }
 
-rs_err_e rs_cluster_scan(const rs_cluster_t *c, const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t *err)
+rs_err_e rs_cluster_scan(rs_cluster_t *c, const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t *err)
 {
-    (void)c;
+    c->listed_files = c->share_files = 0;
+    c->share_bytes = 0;
     return rs_scan_run(o, res, err);
 }
 
@@ -84,6 +85,7 @@ int rs_cluster_end(rs_cluster_t *c, int status)
 #else /* RS_HAVE_MPI */
 
 #include <mpi.h>
+#include <signal.h>
 
 #include "dict.h"  /* rs_dict_t: assigned paths, walk notes */
 #include "hash.h"  /* rs_hash64 */
@@ -159,6 +161,19 @@ static rs_err_e rs_agree(const rs_cluster_t *c, rs_err_e e, rs_error_t *err)
         rs_error_set(err, e, "rank %d: %.*s", c->rank, RS_ERROR_MSG_MAX - 32, msg);
     }
     return e;
+}
+
+/* ROSTRUM_TEST_MPI_KILL=K:STAGE (cluster.h), for tests only: rank K dies
+ * here, as a crashed or killed process would, without a word to MPI. */
+static void rs_test_kill(const rs_cluster_t *c, const char *stage)
+{
+    const char *v = getenv(RS_CLUSTER_TEST_KILL_ENV);
+    if (!v || !*v)
+        return;
+    char *end;
+    const long k = strtol(v, &end, 10);
+    if (end != v && *end == ':' && k == c->rank && strcmp(end + 1, stage) == 0)
+        raise(SIGKILL);
 }
 
 /* --- listing and assignment ---------------------------------------------- */
@@ -242,7 +257,7 @@ static int rs_load_less(const rs_load_t *a, const rs_load_t *b)
 
 /* Fills take (path -> uint32 count) with the files of this rank: greedy,
  * largest first, each to the least-loaded rank (a min-heap of loads). */
-static rs_err_e rs_assign(const rs_cluster_t *c, const rs_listing_t *l, rs_dict_t *take)
+static rs_err_e rs_assign(rs_cluster_t *c, const rs_listing_t *l, rs_dict_t *take)
 {
     size_t *order = malloc((l->n ? l->n : 1) * sizeof *order);
     rs_load_t *heap = malloc((size_t)c->size * sizeof *heap);
@@ -269,6 +284,8 @@ static rs_err_e rs_assign(const rs_cluster_t *c, const rs_listing_t *l, rs_dict_
                 e = RS_ERR_NOMEM;
             else
                 (*(uint32_t *)rs_dict_val(take, (size_t)id))++;
+            c->share_files++;
+            c->share_bytes += l->size[i];
         }
         heap[0].load += l->size[i] + RS_CLUSTER_FILE_COST;
         for (size_t j = 0;;) { /* sift the root down */
@@ -362,7 +379,8 @@ static rs_err_e rs_notes_drop(rs_notes_t *notes, rs_dict_t *set)
 
 /* --- reduction ----------------------------------------------------------- */
 
-static rs_err_e rs_send_state(int to, const rs_scan_result_t *res, rs_err_e e, rs_error_t *err)
+static rs_err_e rs_send_state(const rs_cluster_t *c, int to, const rs_scan_result_t *res, rs_err_e e,
+                              rs_error_t *err)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -376,8 +394,11 @@ static rs_err_e rs_send_state(int to, const rs_scan_result_t *res, rs_err_e e, r
         off += k;
     }
     free(buf);
-    if (rc != MPI_SUCCESS)
-        return rs_mpi_fail(err, rc, "sending a state");
+    if (rc != MPI_SUCCESS) {
+        char what[64];
+        snprintf(what, sizeof what, "sending the state of rank %d to rank %d", c->rank, to);
+        return rs_mpi_fail(err, rc, what);
+    }
     return e;
 }
 
@@ -388,10 +409,12 @@ static rs_err_e rs_send_state(int to, const rs_scan_result_t *res, rs_err_e e, r
 static int rs_recv_state(const rs_cluster_t *c, int from, rs_scan_result_t *res, rs_err_e *ep, rs_error_t *err)
 {
     rs_err_e e = *ep;
+    char what[64];
+    snprintf(what, sizeof what, "rank %d receiving the state of rank %d", c->rank, from);
     uint64_t n = 0;
     int rc = MPI_Recv(&n, 1, MPI_UINT64_T, from, RS_TAG_LEN, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS) {
-        *ep = rs_mpi_fail(err, rc, "receiving a state length");
+        *ep = rs_mpi_fail(err, rc, what);
         return -1;
     }
     if (n == 0 && e == RS_OK)
@@ -414,7 +437,7 @@ static int rs_recv_state(const rs_cluster_t *c, int from, rs_scan_result_t *res,
         if (rc != MPI_SUCCESS) {
             free(buf);
             free(drain);
-            *ep = rs_mpi_fail(err, rc, "receiving a state");
+            *ep = rs_mpi_fail(err, rc, what);
             return -1;
         }
         off += k;
@@ -442,7 +465,7 @@ static rs_err_e rs_reduce(const rs_cluster_t *c, rs_scan_result_t *res, rs_error
     rs_err_e e = RS_OK;
     for (int step = 1; step < c->size; step <<= 1) {
         if (c->rank & step)
-            return rs_send_state(c->rank - step, res, e, err);
+            return rs_send_state(c, c->rank - step, res, e, err);
         if (c->rank + step < c->size && rs_recv_state(c, c->rank + step, res, &e, err) != 0)
             return e;
     }
@@ -451,8 +474,10 @@ static rs_err_e rs_reduce(const rs_cluster_t *c, rs_scan_result_t *res, rs_error
 
 /* --- the scan ------------------------------------------------------------ */
 
-rs_err_e rs_cluster_scan(const rs_cluster_t *c, const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t *err)
+rs_err_e rs_cluster_scan(rs_cluster_t *c, const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t *err)
 {
+    c->listed_files = c->share_files = 0;
+    c->share_bytes = 0;
     if (c->size <= 1)
         return rs_scan_run(o, res, err);
     memset(res, 0, sizeof *res);
@@ -465,6 +490,7 @@ rs_err_e rs_cluster_scan(const rs_cluster_t *c, const rs_scan_opts_t *o, rs_scan
             return RS_ERR_USAGE;
         }
     const double t0 = rs_now();
+    rs_test_kill(c, "list");
 
     /* 1. list: every rank, the same way, reading nothing */
     rs_listing_t list = {0};
@@ -502,6 +528,7 @@ rs_err_e rs_cluster_scan(const rs_cluster_t *c, const rs_scan_opts_t *o, rs_scan
     }
     if (e == RS_OK && rs_assign(c, &list, &take) != RS_OK)
         e = rs_error_set(err, RS_ERR_NOMEM, "out of memory");
+    c->listed_files = list.n;
     rs_listing_free(&list);
     e = rs_agree(c, e, err);
 
@@ -527,6 +554,7 @@ rs_err_e rs_cluster_scan(const rs_cluster_t *c, const rs_scan_opts_t *o, rs_scan
     res->run.partial = any;
 
     /* 4. add the states up, in a binary tree, to rank 0 */
+    rs_test_kill(c, "reduce");
     e = rs_reduce(c, res, err);
     if (e != RS_OK && c->rank != 0 && err->msg[0] && strncmp(err->msg, "rank ", 5) != 0) {
         char msg[RS_ERROR_MSG_MAX];

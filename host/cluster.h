@@ -36,6 +36,10 @@
 typedef struct rs_cluster {
     int rank, size; /* 0 and 1 outside MPI */
     int mpi;        /* 1: MPI was started by rs_cluster_begin */
+    /* Set by rs_cluster_scan with more than one rank (0 otherwise): the
+     * input files every rank listed, and this rank's share of them. */
+    size_t listed_files, share_files;
+    uint64_t share_bytes;
 } rs_cluster_t;
 
 /* Starts MPI when launched by an MPI launcher. On error (RS_ERR_MPI; or
@@ -51,7 +55,16 @@ rs_err_e rs_cluster_begin(rs_cluster_t *c, int *argc, char ***argv, rs_error_t *
  * On error, every rank returns an error; err->msg is empty on the ranks
  * that have nothing to add to the message of another rank (so that a
  * failure all ranks share is printed once). res must be freed in any case. */
-rs_err_e rs_cluster_scan(const rs_cluster_t *c, const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t *err);
+rs_err_e rs_cluster_scan(rs_cluster_t *c, const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t *err);
+
+/* Fault injection, for tests only (tests/cli/state_test.sh, case
+ * mpi_kill): with ROSTRUM_TEST_MPI_KILL=K:STAGE in the environment, rank K
+ * of an MPI scan kills itself with SIGKILL at STAGE: "list" (before it
+ * lists the inputs) or "reduce" (its share scanned, before the reduction),
+ * to check that the launcher ends the run with a message naming the rank
+ * rather than hang. Read by rs_cluster_scan on every rank; ignored outside
+ * MPI. */
+#define RS_CLUSTER_TEST_KILL_ENV "ROSTRUM_TEST_MPI_KILL"
 
 /* Gives every rank rank 0's exit status, ends MPI when it was started, and
  * returns that status. Can't fail (an MPI failure here keeps status). */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CLI tests for `rostrum scan --save-state` and `rostrum merge`, run by ctest:
 #   state_test.sh CASE ROSTRUM SOURCE_DIR [MPIRUN]
-# Each case prints what it checks and exits non-zero on the first failure.
+# Each case prints what it checks and exits non-zero on the first failure. The mpi* cases
+# need MPIRUN (an Open MPI launcher) and a rostrum built with MPI (RS_MPI).
 # Inputs are the bundled sample (sample/) copied into a temporary directory,
 # plus a binary file (skipped) and a document with broken front matter (a
 # warning), so every section of the report is exercised.
@@ -10,7 +11,7 @@ case_name=$1 rostrum=$2 src=$3 mpirun=${4:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 exec 3>&2 2>"$tmp/stderr.log"   # rostrum's own messages; shown on failure
-fail() { echo "FAIL [$case_name]: $*" >&3; tail -5 "$tmp/stderr.log" >&3; exit 1; }
+fail() { echo "FAIL [$case_name]: $*" >&3; tail -5 "$tmp/stderr.log" >&3; cat "$tmp"/asan.* 2>/dev/null | head -60 >&3; exit 1; }
 ok() { echo "ok [$case_name]: $*"; }
 norun() { grep -v '^  "run": ' "$1"; }   # the report without its run line
 lex=(--topics "$src/sample/lexicons/topics.yml" --entities "$src/sample/lexicons/entities.yml")
@@ -28,6 +29,22 @@ g1=("${docs[@]:0:3}") g2=("${docs[@]:3:3}") g3=("${docs[@]:6}")
 # The reference: one scan of everything (exit 1: the binary file is skipped).
 "$rostrum" scan in "${lex[@]}" --json single.json --csv single_csv --quiet
 [ $? = 1 ] || fail "single scan: exit $?, expected 1 (one document skipped)"
+
+# The MPI cases: the launcher with its flags ("${mpi[@]}" -np N ...). Open MPI refuses root
+# without --allow-run-as-root (CI runs as root). In the sanitizer build, LeakSanitizer needs
+# the slow unwinder to see through Open MPI's frames (tests/lsan.supp), and every rank's
+# report goes to a file (ranks other than 0 have their stderr on /dev/null).
+mpi_setup() {
+    mpi=("$mpirun" --oversubscribe)
+    [ "$(id -u)" = 0 ] && mpi+=(--allow-run-as-root)
+    if [ -n "${ASAN_OPTIONS:-}" ]; then
+        export ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0:log_path=$tmp/asan"
+        echo "  sanitizer build: ASAN_OPTIONS=$ASAN_OPTIONS"
+    fi
+    ln -s nowhere in/dangling.txt
+    cp -r "$src/tests/data/formats" in/formats || fail "copy the fixtures"
+    tar -czf in/formats-packed.tar.gz -C "$src/tests/data" formats || fail "pack the fixtures"
+}
 
 same() { # same REPORT WHAT: REPORT equals the single scan outside "run"
     cmp -s <(norun single.json) <(norun "$1") || { diff <(norun single.json) <(norun "$1") | head -20; fail "$2"; }
@@ -115,27 +132,102 @@ refusals)
     ok "truncated, corrupted, empty, foreign, mismatched and missing states refused with exit 2, nothing written"
     ;;
 mpi)
-    # mpirun -np 2 and -np 3 (and more ranks than files) against the single-process report,
-    # with notes from the walk itself (a missing path, a broken symlink) that every rank sees
-    # and a binary file that only its rank reads.
-    [ -n "$mpirun" ] || { echo "SKIP [$case_name]: no mpirun"; exit 0; }
-    ln -s nowhere in/dangling.txt
-    "$rostrum" scan in missing.txt "${lex[@]}" --json single_mpi.json --quiet
-    [ $? = 1 ] || fail "single scan: exit $?, expected 1"
+    # mpirun -np 2, 3 and 13 (more ranks than some have files) against the single-process
+    # report, JSON (outside "run") and CSV: the sample, the format fixtures (tests/data/formats),
+    # the fixtures again packed in one archive (one input file: it goes whole to one rank),
+    # a binary file and a broken front matter (read by one rank: skipped, a warning), and
+    # notes from the walk itself that every rank sees (a missing path, a broken symlink).
+    [ -n "$mpirun" ] || { echo "SKIP [$case_name]: no MPI launcher"; exit 0; }
+    mpi_setup
+    "$rostrum" scan in missing.txt "${lex[@]}" --json single_mpi.json --csv single_mpi_csv --quiet
+    rc=$?; [ $rc = 1 ] || fail "single scan: exit $rc, expected 1"
+    python3 - single_mpi.json <<'PY' || fail "the single scan does not have the inputs the test needs"
+import json, sys
+d = json.load(open(sys.argv[1]))["corpus"]
+reasons = " ".join(s["reason"] for s in d["skipped"])
+assert d["documents"] >= 20, d["documents"]
+for want in ("zz-binary.txt", "dangling.txt: broken symlink", "missing.txt: No such file"):
+    assert want in reasons, (want, reasons)
+PY
+    largest=$(find in -type f -printf '%s\n' | sort -n | tail -1)
     for np in 2 3 13; do
-        rm -f mpi.json mpi.state
-        $mpirun --allow-run-as-root --oversubscribe -np $np "$rostrum" scan in missing.txt "${lex[@]}" \
-            --json mpi.json --save-state mpi.state --quiet
+        rm -rf mpi.json mpi.state mpi_csv
+        ROSTRUM_MPI_VERBOSE=1 "${mpi[@]}" -np $np "$rostrum" scan in missing.txt "${lex[@]}" \
+            --json mpi.json --csv mpi_csv --save-state mpi.state --quiet 2> mpi_err.txt
         rc=$?
-        [ $rc = 1 ] || fail "-np $np: exit $rc, expected 1 (inputs skipped)"
-        cmp -s <(norun single_mpi.json) <(norun mpi.json) || { diff <(norun single_mpi.json) <(norun mpi.json) | head;
-            fail "mpirun -np $np differs from the single-process report"; }
+        [ $rc = 1 ] || { cat mpi_err.txt >&2; fail "-np $np: exit $rc, expected 1 (inputs skipped)"; }
+        cmp -s <(norun single_mpi.json) <(norun mpi.json) || { diff <(norun single_mpi.json) <(norun mpi.json) | head -20;
+            fail "mpirun -np $np: the JSON report differs from the single-process one"; }
+        diff -r single_mpi_csv mpi_csv > /dev/null || fail "mpirun -np $np: the CSV tables differ"
         "$rostrum" merge mpi.state --json mpi2.json --quiet
         cmp -s <(norun single_mpi.json) <(norun mpi2.json) || fail "the state saved by mpirun -np $np differs"
+        # every rank had a share; each input file went to exactly one; loads within one file
+        python3 - mpi_err.txt $np "$largest" <<'PY' || fail "mpirun -np $np: the shares are wrong: $(grep 'rank .* of' mpi_err.txt)"
+import re, sys
+lines = re.findall(r"rostrum: rank (\d+) of (\d+): (\d+) of (\d+) input files, (\d+) bytes", open(sys.argv[1]).read())
+np_, largest = int(sys.argv[2]), int(sys.argv[3])
+ranks = sorted(int(l[0]) for l in lines)
+assert ranks == list(range(np_)), ranks
+files = [int(l[2]) for l in lines]
+listed = {int(l[3]) for l in lines}
+assert len(listed) == 1, listed
+assert sum(files) == listed.pop(), files
+assert min(files) >= 1, files
+loads = [int(l[4]) + 4096 * int(l[2]) for l in lines]
+assert max(loads) - min(loads) <= largest + 4096, loads
+PY
+        echo "  -np $np: $(grep -c 'rostrum: rank' mpi_err.txt) ranks, files per rank: $(sed -n 's/^rostrum: rank \([0-9]*\) of [0-9]*: \([0-9]*\) of.*/\2/p' mpi_err.txt | sort -n | tr '\n' ' ')"
     done
-    $mpirun --allow-run-as-root --oversubscribe -np 2 "$rostrum" scan - --quiet < in/council-debate.txt
-    [ $? = 2 ] || fail "stdin under mpirun: exit not 2"
-    ok "mpirun -np 2, 3 and 13 give the single-process report; stdin refused"
+    # only rank 0 writes: one summary table on stdout, each note once on stderr
+    "${mpi[@]}" -np 3 "$rostrum" scan in missing.txt "${lex[@]}" > table.txt 2> table_err.txt
+    [ "$(grep -c '^Corpus: ' table.txt)" = 1 ] || fail "-np 3: $(grep -c '^Corpus: ' table.txt) summary tables, expected 1"
+    [ "$(grep -c 'skipped: .*zz-binary.txt' table_err.txt)" = 1 ] || fail "-np 3: the binary file is not named once on stderr"
+    [ "$(grep -c 'skipped: missing.txt' table_err.txt)" = 1 ] || fail "-np 3: the missing path is not named once on stderr"
+    "${mpi[@]}" -np 2 "$rostrum" scan - --quiet < in/council-debate.txt 2> stdin_err.txt
+    rc=$?; [ $rc = 2 ] || fail "stdin under mpirun: exit $rc, expected 2"
+    [ "$(grep -c "standard input ('-') cannot be divided" stdin_err.txt)" = 1 ] || fail "stdin refusal not said once: $(cat stdin_err.txt)"
+    ok "mpirun -np 2, 3 and 13: JSON, CSV and saved state equal the single-process ones; every rank had a share; one table; stdin refused"
+    ;;
+mpi_kill)
+    # A rank that dies (SIGKILL, through the test hook ROSTRUM_TEST_MPI_KILL, host/cluster.h)
+    # while listing or before the reduction: the run fails, the launcher's message names the
+    # rank, nothing is written, and nobody hangs (timeout 120 s; a healthy run takes ~1 s).
+    [ -n "$mpirun" ] || { echo "SKIP [$case_name]: no MPI launcher"; exit 0; }
+    mpi_setup
+    for spec in 2:1:reduce 3:1:reduce 3:2:list 3:2:reduce 3:0:reduce; do
+        np=${spec%%:*} kill=${spec#*:} k=${spec#*:}; k=${k%%:*}
+        rm -f k.json k.state
+        start=$(date +%s)
+        ROSTRUM_TEST_MPI_KILL=$kill timeout 120 "${mpi[@]}" -np $np "$rostrum" scan in "${lex[@]}" \
+            --json k.json --save-state k.state --quiet > kill_out.txt 2>&1
+        rc=$? secs=$(($(date +%s) - start))
+        [ $rc != 124 ] || fail "-np $np, rank $k killed at $kill: still running after 120 s (hang)"
+        [ $rc != 0 ] || fail "-np $np, rank $k killed at $kill: exit 0"
+        grep -Eq "rank $k([^0-9]|\$)" kill_out.txt || { cat kill_out.txt >&2; fail "-np $np, rank $k killed: no message names rank $k"; }
+        [ ! -e k.json ] && [ ! -e k.state ] || fail "-np $np, rank $k killed: a report or state was written"
+        echo "  -np $np, rank $k killed at ${kill#*:}: exit $rc after ${secs} s: $(grep -Eo "[^ ]* ?process rank $k[^.]*" kill_out.txt | head -1)"
+    done
+    ok "a killed rank fails the run with a message naming it, within seconds, and nothing is written"
+    ;;
+mpi_corpus)
+    # The podcast corpus, when ../shared is beside the checkout: -np 2 and 3 (one worker each)
+    # against one process.
+    [ -n "$mpirun" ] || { echo "SKIP [$case_name]: no MPI launcher"; exit 0; }
+    tarball="$src/../shared/corpora/changelog-transcripts.tar.zst"
+    if [ ! -f "$tarball" ]; then echo "SKIP [$case_name]: $tarball not present; the corpus check did not run"; exit 0; fi
+    mpi_setup
+    mkdir c && tar --zstd -xf "$tarball" -C c || fail "unpack"
+    printf 'PNG\000\001\002 binary' > c/zz-binary.md
+    "$rostrum" scan c "${lex[@]}" --json single_c.json --quiet
+    rc=$?; [ $rc = 1 ] || fail "single scan of the corpus: exit $rc, expected 1 (the binary file)"
+    for np in 2 3; do
+        rm -f c.json
+        "${mpi[@]}" -np $np "$rostrum" scan c "${lex[@]}" -j 1 --no-pin --json c.json --quiet
+        rc=$?; [ $rc = 1 ] || fail "-np $np on the corpus: exit $rc, expected 1"
+        cmp -s <(norun single_c.json) <(norun c.json) || { diff <(norun single_c.json) <(norun c.json) | head -20;
+            fail "mpirun -np $np: the corpus report differs from the single-process one"; }
+    done
+    ok "podcast corpus: mpirun -np 2 and 3 give the single-process report"
     ;;
 *) fail "unknown case" ;;
 esac
