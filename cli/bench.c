@@ -6,7 +6,8 @@
  * talks to the user.
  *
  *   rostrum bench [PATH...] [--generate SIZE] [--seed N] [--non-ascii F]
- *                 [--min-time S] [--runs N] [--threads LIST] [--json FILE]
+ *                 [--min-time S] [--runs N] [--threads LIST] [--no-opencl]
+ *                 [--json FILE]
  *   rostrum bench --generate SIZE [--seed N] [--non-ascii F] --save DIR
  *   rostrum bench --compare A.json B.json
  *
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "bench.h"   /* rs_bench_run, rs_bench_generate, rs_bench_compare */
+#include "opencl.h"  /* rs_opencl_shutdown */
 #include "rostrum.h" /* rs_now */
 
 int rs_cli_bench(int argc, char **argv);
@@ -28,9 +30,10 @@ static void bench_usage(FILE *f)
     fputs("usage: rostrum bench [PATH...] [options]\n"
           "       rostrum bench --compare A.json B.json\n"
           "\n"
-          "Times each kernel (tokenize+fold+hash, lexicon match with 500 and 5,000 entries, term and\n"
-          "bigram counting, whole scan) on every backend this CPU runs, over an in-memory corpus; each\n"
-          "result is checked against the scalar backend before it is printed.\n"
+          "Times each kernel (tokenize+fold+hash, fold+hash alone, lexicon match with 500 and 5,000\n"
+          "entries, term and bigram counting, whole scan) on every backend this CPU runs and on each\n"
+          "OpenCL device, over an in-memory corpus; each result is checked against the scalar backend\n"
+          "before it is printed.\n"
           "\n"
           "  PATH...            read the corpus from files and directories (as rostrum scan walks them)\n"
           "  --generate SIZE    generate a corpus of SIZE bytes (K, M, G suffixes; default 16M)\n"
@@ -39,6 +42,7 @@ static void bench_usage(FILE *f)
           "  --min-time S       each timed run lasts at least S seconds (default 0.1)\n"
           "  --runs N           timed runs per row; the median, min and max are printed (default 5)\n"
           "  --threads LIST     also scan with the worker pool at each count, e.g. 1,2,4\n"
+          "  --no-opencl        measure no OpenCL device (they are still listed)\n"
           "  --json FILE        write the results as JSON ('-' for stdout)\n"
           "  --save DIR         write the generated corpus into DIR (for other tools) and stop\n"
           "  --compare A B      print two JSON results side by side, with B/A ratios\n",
@@ -99,7 +103,7 @@ static void bench_mib(char *buf, size_t n, uint64_t bytes)
 
 static void bench_header(FILE *out)
 {
-    fprintf(out, "%-19s %-8s %3s %8s  [%7s - %7s] %8s  %10s  %s\n", "kernel", "backend", "thr", "GB/s", "min", "max",
+    fprintf(out, "%-19s %-10s %3s %8s  [%7s - %7s] %8s  %10s  %s\n", "kernel", "backend", "thr", "GB/s", "min", "max",
            "Mtok/s", "speed-up", "check");
 }
 
@@ -113,7 +117,7 @@ static void bench_row(void *ctx, const rs_bench_row_t *w)
         snprintf(up, sizeof up, "%.2fx/1w", w->speedup);
     else
         snprintf(up, sizeof up, "%.2fx", w->speedup);
-    fprintf(out, "%-19s %-8s %3u %8.3f  [%7.3f - %7.3f] %8.1f  %10s  %s", w->kernel, w->backend, w->threads, w->gbps.median,
+    fprintf(out, "%-19s %-10s %3u %8.3f  [%7.3f - %7.3f] %8.1f  %10s  %s", w->kernel, w->backend, w->threads, w->gbps.median,
            w->gbps.min, w->gbps.max, w->mtokps, up, w->check);
     if (strcmp(w->kernel, "scan-pool") == 0)
         fprintf(out, ", efficiency %.0f%%", 100.0 * w->efficiency);
@@ -148,6 +152,8 @@ static void bench_machine(FILE *out, const rs_bench_machine_t *m)
     fprintf(out, "  SIMD features: %s; backends compiled: %s\n", m->features, m->backends);
     fprintf(out, "  compiler: %s\n  flags: %s\n", m->compiler, m->flags);
     fprintf(out, "  os: %s; rostrum %s\n", m->os, m->version);
+    for (unsigned i = 0; i < m->nopencl; i++)
+        fprintf(out, "  OpenCL: %s\n", m->opencl[i]);
 }
 
 static int bench_compare(const char *pa, const char *pb)
@@ -181,13 +187,16 @@ static int bench_compare(const char *pa, const char *pb)
                "tokens)\n",
                'A' + i, files[i], m->cpu, m->cores, m->compiler, m->version, both[i]->load[0], both[i]->load[1],
                both[i]->corpus, (unsigned long long)both[i]->bytes, (unsigned long long)both[i]->tokens);
+        printf("   SIMD features: %s; flags: %s\n", m->features, m->flags);
+        for (unsigned k = 0; k < m->nopencl; k++)
+            printf("   OpenCL: %s\n", m->opencl[k]);
     }
     if (a.bytes != b.bytes || a.tokens != b.tokens)
         printf("note: the two runs measured different corpora; compare GB/s with care\n");
-    printf("\n%-19s %-8s %3s %9s %9s %7s  %s\n", "kernel", "backend", "thr", "A GB/s", "B GB/s", "B/A", "B/A range");
+    printf("\n%-19s %-10s %3s %9s %9s %7s  %s\n", "kernel", "backend", "thr", "A GB/s", "B GB/s", "B/A", "B/A range");
     for (size_t i = 0; i < n; i++) {
         const rs_bench_row_t *r = v[i].a ? v[i].a : v[i].b;
-        printf("%-19s %-8s %3u ", r->kernel, r->backend, r->threads);
+        printf("%-19s %-10s %3u ", r->kernel, r->backend, r->threads);
         if (v[i].a)
             printf("%9.3f ", v[i].a->gbps.median);
         else
@@ -247,6 +256,10 @@ int rs_cli_bench(int argc, char **argv)
                 return 2;
             }
             return bench_compare(argv[i + 1], argv[i + 2]);
+        }
+        if (strcmp(a, "--no-opencl") == 0) {
+            o.no_opencl = 1;
+            continue;
         }
         if (a[0] != '-' || strcmp(a, "-") == 0) {
             if (npaths == sizeof paths / sizeof paths[0]) {
@@ -357,5 +370,6 @@ int rs_cli_bench(int argc, char **argv)
     }
     rs_bench_result_free(&res);
     rs_bench_corpus_free(&c);
+    rs_opencl_shutdown(); /* the device tables the scan rows opened */
     return rc;
 }

@@ -47,3 +47,23 @@ set_source_files_properties(${RS_KERNEL_DIR}/dispatch.c PROPERTIES COMPILE_DEFIN
 # bench/bench_tokenize.c: throughput of each table (never run as a test).
 add_executable(bench_tokenize ${CMAKE_SOURCE_DIR}/bench/bench_tokenize.c)
 target_link_libraries(bench_tokenize PRIVATE rostrum)
+
+# The flags of this build, for `rostrum bench` to report with its figures
+# (RS_BUILD_FLAGS in host/bench.c): build type, its flags and the compile
+# options, then each SIMD file's own flags. No ';' or '#' in the text.
+string(TOUPPER "${CMAKE_BUILD_TYPE}" rs_build_type)
+get_directory_property(rs_build_opts COMPILE_OPTIONS)
+string(JOIN " " rs_build_opts ${rs_build_opts})
+set(rs_build_flags "${CMAKE_BUILD_TYPE}: ${CMAKE_C_FLAGS} ${CMAKE_C_FLAGS_${rs_build_type}} ${rs_build_opts}")
+foreach(isa SSE42 AVX2 AVX512)
+  if(RS_CC_${isa})
+    string(TOLOWER ${isa} lower)
+    string(JOIN " " rs_isa_flags ${RS_FLAGS_${isa}})
+    string(APPEND rs_build_flags ", tokenize_${lower}.c: ${rs_isa_flags}")
+  endif()
+endforeach()
+string(REGEX REPLACE "  +" " " rs_build_flags "${rs_build_flags}")
+string(REPLACE ";" "," rs_build_flags "${rs_build_flags}")
+string(REPLACE "#" "" rs_build_flags "${rs_build_flags}")
+set_property(SOURCE ${CMAKE_SOURCE_DIR}/host/bench.c APPEND PROPERTY COMPILE_DEFINITIONS
+             "RS_BUILD_FLAGS=\"${rs_build_flags}\"")

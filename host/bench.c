@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <hwloc.h>
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +29,7 @@
 #include "kernels.h"  /* rs_kernels_all, rs_cpu_features, rs_safe_cut */
 #include "labels.h"   /* rs_headings_t */
 #include "matcher.h"  /* rs_matcher_t */
+#include "opencl.h"   /* rs_opencl_devices, rs_opencl_open, rs_opencl_tokenize */
 #include "pool.h"     /* rs_pool_start, rs_pool_add, rs_pool_finish */
 #include "rostrum.h"  /* rs_now, RS_DEFAULT_MAX_DOC_BYTES */
 #include "scan.h"     /* rs_scanner_t, RS_CHUNK_BYTES */
@@ -1395,6 +1397,31 @@ static void rs_machine_sysconf(rs_bench_machine_t *m)
     rs_copy(m->topology_from, sizeof m->topology_from, "sysconf");
 }
 
+/* The OpenCL devices, without building anything (rs_opencl_devices). */
+static void rs_machine_opencl(rs_bench_machine_t *m)
+{
+    m->nopencl = 0;
+    if (!rs_opencl_compiled()) {
+        rs_copy(m->opencl[m->nopencl++], sizeof m->opencl[0], "none: this build has no OpenCL support");
+        return;
+    }
+    rs_opencl_devinfo_t *dv = NULL;
+    size_t n = 0;
+    rs_error_t err = {0};
+    if (rs_opencl_devices(&dv, &n, 0, &err) != RS_OK) {
+        snprintf(m->opencl[m->nopencl++], sizeof m->opencl[0], "none: %.300s", err.msg);
+        return;
+    }
+    if (n == 0)
+        rs_copy(m->opencl[m->nopencl++], sizeof m->opencl[0], "none: no OpenCL platform or device found");
+    for (size_t i = 0; i < n && m->nopencl < RS_BENCH_MAX_DEVICES; i++)
+        snprintf(m->opencl[m->nopencl++], sizeof m->opencl[0], "opencl:%u:%u %.96s (%.12s, %u compute units, %llu MiB); %.96s; driver %.64s",
+                 dv[i].platform, dv[i].device, dv[i].device_name, dv[i].type ? dv[i].type : "other",
+                 dv[i].compute_units, (unsigned long long)(dv[i].global_mem_bytes >> 20), dv[i].platform_version,
+                 dv[i].driver_version);
+    free(dv);
+}
+
 void rs_bench_machine(rs_bench_machine_t *m)
 {
     memset(m, 0, sizeof *m);
@@ -1440,6 +1467,7 @@ void rs_bench_machine(rs_bench_machine_t *m)
         }
     }
     rs_copy(m->version, sizeof m->version, RS_VERSION);
+    rs_machine_opencl(m);
 }
 
 /* ======================================================================== */
@@ -1499,6 +1527,17 @@ typedef struct rs_env {
     rs_stats_t last;
     int have_last;
     unsigned workers;
+    /* tokenize+fold+hash on a device: the handle (every piece to it) and
+     * the row's backend name; NULL: e->k's tokenize and name */
+    rs_opencl_t *ocl;
+    const char *bname;
+    rs_opencl_t *ocl_scan; /* the device behind e->k in a scan row */
+    uint64_t doc_tokens;  /* tokens of the whole documents (scalar) */
+    uint64_t fold_bytes;  /* folded bytes of the last full tokenize pass */
+    /* fold+hash: the scalar tokens' spans in the documents, (start, length)
+     * pairs, document after document; doc_span[d] is d's first */
+    uint32_t *span;
+    size_t nspan, *doc_span;
     rs_error_t *err;
 } rs_env_t;
 
@@ -1509,27 +1548,125 @@ static rs_err_e rs_pass_tokenize(rs_env_t *e, int full, rs_bench_sum_t *sum)
     rs_tokens_t *o = &e->out;
     uint64_t items = 0, bytes = 0, cs = 0;
     o->invalid_bytes = 0;
-    for (size_t d = 0; d < e->nparsed; d++) {
-        const rs_doc_t *doc = &e->parsed[d];
-        for (size_t s = 0; s < doc->nseg; s++) {
-            const rs_segment_t *sg = &doc->seg[s];
-            for (size_t pos = sg->start; pos < sg->end;) {
-                const size_t end = rs_bench_piece_end(doc->text, pos, sg->end);
-                o->n = 0;
-                o->fold_len = 0;
+    for (size_t d = 0; d < e->c->n; d++) {
+        const rs_bench_text_t *doc = &e->c->doc[d];
+        for (size_t pos = 0; pos < doc->len;) {
+            const size_t end = rs_bench_piece_end(doc->text, pos, doc->len);
+            o->n = 0;
+            o->fold_len = 0;
+            if (e->ocl)
+                rs_opencl_tokenize(e->ocl, doc->text + pos, end - pos, o);
+            else
                 e->k->tokenize(doc->text + pos, end - pos, o);
-                items += o->n;
-                if (full) {
-                    for (size_t i = 0; i < o->n; i++)
-                        cs = (cs ^ o->tok[i].hash ^ ((uint64_t)o->tok[i].len << 56)) * RS_HASH_P1;
-                    bytes += o->fold_len;
-                }
-                pos = end;
+            items += o->n;
+            if (full) {
+                for (size_t i = 0; i < o->n; i++)
+                    cs = (cs ^ o->tok[i].hash ^ ((uint64_t)o->tok[i].len << 56)) * RS_HASH_P1;
+                bytes += o->fold_len;
             }
+            pos = end;
         }
     }
     sum->items = items;
     sum->bytes = full ? bytes + o->invalid_bytes : 0;
+    sum->checksum = cs;
+    if (full)
+        e->fold_bytes = bytes;
+    return RS_OK;
+}
+
+/* Whether s[0..n) holds a word character (a token, kernels.h). */
+static int rs_has_word(const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        i += rs_utf8_decode(s, n, i, &cp);
+        if (rs_unicode_props(cp) & RS_UP_WORD)
+            return 1;
+    }
+    return 0;
+}
+
+/* The spans of the scalar tokens in the pieces rs_pass_tokenize cuts,
+ * found with the reference segmentation (rs_wb_next), untimed. */
+static rs_err_e rs_find_spans(rs_env_t *e)
+{
+    size_t cap = 0;
+    e->nspan = 0;
+    free(e->doc_span);
+    e->doc_span = malloc((e->c->n + 1) * sizeof *e->doc_span);
+    if (!e->doc_span)
+        return RS_ERR_NOMEM;
+    for (size_t d = 0; d < e->c->n; d++) {
+        const rs_bench_text_t *doc = &e->c->doc[d];
+        e->doc_span[d] = e->nspan;
+        for (size_t pos = 0; pos < doc->len;) {
+            const size_t end = rs_bench_piece_end(doc->text, pos, doc->len);
+            const uint8_t *p = doc->text + pos;
+            const size_t n = end - pos;
+            for (size_t i = 0; i < n;) {
+                const size_t j = rs_wb_next(p, n, i);
+                if (rs_has_word(p + i, j - i)) {
+                    if (e->nspan == cap) {
+                        const size_t c = cap ? cap * 2 : 4096;
+                        uint32_t *v = realloc(e->span, 2 * c * sizeof *v);
+                        if (!v)
+                            return RS_ERR_NOMEM;
+                        e->span = v;
+                        cap = c;
+                    }
+                    e->span[2 * e->nspan] = (uint32_t)(pos + i);
+                    e->span[2 * e->nspan + 1] = (uint32_t)(j - i);
+                    e->nspan++;
+                }
+                i = j;
+            }
+            pos = end;
+        }
+    }
+    e->doc_span[e->c->n] = e->nspan;
+    e->doc_tokens = e->nspan;
+    return RS_OK;
+}
+
+/* Case folding of one token's bytes into w, as the reference folds
+ * (kernels.h): ASCII A-Z down, other code points by the simple folding
+ * table, an invalid byte as U+FFFD. Returns the folded length. */
+static size_t rs_fold_span(const uint8_t *s, size_t n, uint8_t *w0)
+{
+    uint8_t *w = w0;
+    for (size_t i = 0; i < n;) {
+        const uint32_t b = s[i];
+        if (b < 0x80) {
+            *w++ = (uint8_t)(b - 0x41u < 26u ? b + 32u : b);
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        i += rs_utf8_decode(s, n, i, &cp);
+        if (rs_unicode_props(cp) & RS_UP_FOLDS)
+            cp = rs_unicode_fold(cp);
+        w += rs_utf8_encode(cp, w);
+    }
+    return (size_t)(w - w0);
+}
+
+static rs_err_e rs_pass_fold(rs_env_t *e, int full, rs_bench_sum_t *sum)
+{
+    uint64_t bytes = 0, cs = 0;
+    uint8_t *w = e->out.fold;
+    for (size_t d = 0; d < e->c->n; d++) {
+        const uint8_t *text = e->c->doc[d].text;
+        for (size_t k = e->doc_span[d]; k < e->doc_span[d + 1]; k++) {
+            const size_t n = rs_fold_span(text + e->span[2 * k], e->span[2 * k + 1], w);
+            const uint64_t h = rs_hash64(w, n);
+            cs = (cs ^ h ^ ((uint64_t)n << 56)) * RS_HASH_P1;
+            bytes += n;
+        }
+    }
+    (void)full;
+    sum->items = e->nspan;
+    sum->bytes = bytes;
     sum->checksum = cs;
     return RS_OK;
 }
@@ -1847,32 +1984,53 @@ static const rs_bench_row_t *rs_find_row(const rs_bench_result_t *r, const char 
     return NULL;
 }
 
-/* Measures one row, checks it, records it and tells the caller. */
 /* Measures one row, checks it, records it and tells the caller. host: the
- * kernel is host code, the same whatever the backend, measured once. */
-static rs_err_e rs_row(rs_env_t *e, const rs_bench_opts_t *o, rs_bench_result_t *res, const char *kernel, int host,
-                       unsigned threads, uint64_t bytes, uint64_t items, rs_pass_fn fn, rs_bench_sum_t *ref,
-                       const rs_stats_t *ref_stats)
+ * kernel is host code, the same whatever the backend, measured once. The
+ * check: against ref_stats (every table) when given; else against *ref,
+ * labelled vs, when vs is given; else the scalar row is the reference
+ * (*ref receives its result) and the others are checked against *ref.
+ * A device row that did not run wholly on its device is refused with
+ * RS_ERR_DEVICE (err says why): its figures would be the CPU's. */
+static rs_err_e rs_row_vs(rs_env_t *e, const rs_bench_opts_t *o, rs_bench_result_t *res, const char *kernel, int host,
+                          unsigned threads, uint64_t bytes, uint64_t items, rs_pass_fn fn, rs_bench_sum_t *ref,
+                          const rs_stats_t *ref_stats, const char *vs)
 {
+    const char *bn = host ? "host" : e->bname ? e->bname : e->k->name;
+    const int pool = strcmp(kernel, "scan-pool") == 0;
+    const int is_scalar = !host && strcmp(bn, "scalar") == 0;
     rs_bench_row_t row;
     memset(&row, 0, sizeof row);
     rs_copy(row.kernel, sizeof row.kernel, kernel);
-    rs_copy(row.backend, sizeof row.backend, host ? "host" : e->k->name);
+    rs_copy(row.backend, sizeof row.backend, bn);
     row.threads = threads;
     row.bytes = bytes;
     row.items = items;
     rs_bench_sum_t got;
     RS_FORWARD(rs_measure(e, fn, o, &row, &got));
     char what[64];
-    snprintf(what, sizeof what, "%s/%s%s", kernel, e->k->name, threads > 1 ? " (workers)" : "");
-    const int pool = strcmp(kernel, "scan-pool") == 0;
+    snprintf(what, sizeof what, "%s/%s%s", kernel, bn, threads > 1 ? " (workers)" : "");
+    if (e->ocl) {
+        const rs_opencl_counts_t n = rs_opencl_counts(e->ocl);
+        if (!rs_opencl_usable(e->ocl) || n.cpu_calls || n.short_calls || !n.device_calls)
+            return rs_error_set(e->err, RS_ERR_DEVICE,
+                                "%s: not measured: %llu of %llu calls ran on the CPU (a device fault or a text the "
+                                "device could not take)",
+                                what, (unsigned long long)(n.cpu_calls + n.short_calls),
+                                (unsigned long long)(n.cpu_calls + n.short_calls + n.device_calls));
+    }
+    if (e->ocl_scan && !rs_opencl_usable(e->ocl_scan))
+        return rs_error_set(e->err, RS_ERR_DEVICE, "%s: not measured: the device faulted and its texts went to the CPU",
+                            what);
     if (ref_stats) {
         RS_FORWARD(rs_bench_check_stats(what, ref_stats, &e->last, e->err));
         rs_copy(row.check, sizeof row.check, "= scalar (tables)");
+    } else if (vs) {
+        RS_FORWARD(rs_bench_check_sum(what, ref, &got, e->err));
+        rs_copy(row.check, sizeof row.check, vs);
     } else if (host) {
         *ref = got;
         rs_copy(row.check, sizeof row.check, "host code, one version");
-    } else if (e->k == &rs_kernels_scalar && !pool) {
+    } else if (is_scalar && !pool) {
         *ref = got;
         rs_copy(row.check, sizeof row.check, "reference");
     } else {
@@ -1881,9 +2039,9 @@ static rs_err_e rs_row(rs_env_t *e, const rs_bench_opts_t *o, rs_bench_result_t 
     }
     const rs_bench_row_t *base;
     if (pool)
-        base = threads == 1 ? &row : rs_find_row(res, kernel, e->k->name, 1);
+        base = threads == 1 ? &row : rs_find_row(res, kernel, bn, 1);
     else
-        base = host || e->k == &rs_kernels_scalar ? &row : rs_find_row(res, kernel, "scalar", 1);
+        base = host || is_scalar ? &row : rs_find_row(res, kernel, "scalar", 1);
     row.speedup = base && row.sec.median > 0 ? base->sec.median / row.sec.median : 0;
     if (pool)
         row.efficiency = row.speedup / (double)threads;
@@ -1892,6 +2050,13 @@ static rs_err_e rs_row(rs_env_t *e, const rs_bench_opts_t *o, rs_bench_result_t 
     if (o->on_row)
         o->on_row(o->ctx, &res->row[res->n - 1]);
     return RS_OK;
+}
+
+static rs_err_e rs_row(rs_env_t *e, const rs_bench_opts_t *o, rs_bench_result_t *res, const char *kernel, int host,
+                       unsigned threads, uint64_t bytes, uint64_t items, rs_pass_fn fn, rs_bench_sum_t *ref,
+                       const rs_stats_t *ref_stats)
+{
+    return rs_row_vs(e, o, res, kernel, host, threads, bytes, items, fn, ref, ref_stats, NULL);
 }
 
 static void rs_env_free(rs_env_t *e)
@@ -1915,6 +2080,8 @@ static void rs_env_free(rs_env_t *e)
     free(e->seg_doc);
     free(e->bkey);
     free(e->bhash);
+    free(e->span);
+    free(e->doc_span);
     rs_match_state_free(&e->ms);
     if (e->have_last)
         rs_stats_free(&e->last);
@@ -1976,6 +2143,19 @@ static rs_err_e rs_env_lexicons(rs_env_t *e, uint64_t seed, rs_bench_result_t *r
     return RS_OK;
 }
 
+/* Appends a note to res; RS_ERR_NOMEM when it cannot. */
+static rs_err_e rs_bench_note(rs_bench_result_t *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static rs_err_e rs_bench_note(rs_bench_result_t *res, const char *fmt, ...)
+{
+    char note[768];
+    va_list ap;
+    va_start(ap, fmt);
+    const int n = vsnprintf(note, sizeof note, fmt, ap);
+    va_end(ap);
+    const size_t len = n < 0 ? 0 : (size_t)n < sizeof note ? (size_t)n : sizeof note - 1;
+    return rs_strlist_push(&res->notes, note, len) < 0 ? RS_ERR_NOMEM : RS_OK;
+}
+
 rs_err_e rs_bench_run(const rs_bench_corpus_t *c, const rs_bench_opts_t *oin, rs_bench_result_t *res,
                       rs_error_t *err)
 {
@@ -2031,12 +2211,60 @@ rs_err_e rs_bench_run(const rs_bench_corpus_t *c, const rs_bench_opts_t *oin, rs
     /* the scalar tokens: what the host kernels consume, and the vocabulary
      * the lexicons are drawn from (untimed; also warms the tables) */
     e.k = &rs_kernels_scalar;
-    if ((r = rs_pretokenize(&e)) != RS_OK || (r = rs_env_lexicons(&e, o.seed, res)) != RS_OK)
+    if ((r = rs_pretokenize(&e)) != RS_OK || (r = rs_env_lexicons(&e, o.seed, res)) != RS_OK
+        || (r = rs_find_spans(&e)) != RS_OK)
         goto out;
-    const uint64_t tokens = e.ntok;
+    const uint64_t tokens = e.ntok, doc_tokens = e.doc_tokens;
+    uint64_t scalar_fold = 0;
     for (size_t b = 0; b < nk && r == RS_OK; b++) {
         e.k = order[b];
-        r = rs_row(&e, &o, res, "tokenize+fold+hash", 0, 1, e.seg_bytes, tokens, rs_pass_tokenize, &ref_tok, NULL);
+        r = rs_row(&e, &o, res, "tokenize+fold+hash", 0, 1, c->bytes, doc_tokens, rs_pass_tokenize, &ref_tok, NULL);
+        if (b == 0)
+            scalar_fold = e.fold_bytes;
+    }
+    /* each OpenCL device: the same pieces, every one on the device */
+    rs_opencl_devinfo_t *dv = NULL;
+    size_t ndv = 0;
+    if (r == RS_OK && !o.no_opencl && rs_opencl_compiled()) {
+        rs_error_t derr = {0};
+        if (rs_opencl_devices(&dv, &ndv, 0, &derr) != RS_OK)
+            ndv = 0; /* rs_bench_machine says why */
+        if (ndv > RS_BENCH_MAX_DEVICES)
+            ndv = RS_BENCH_MAX_DEVICES;
+    }
+    e.k = &rs_kernels_scalar;
+    for (size_t i = 0; i < ndv && r == RS_OK; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "opencl:%u:%u", dv[i].platform, dv[i].device);
+        rs_opencl_opts_t oo;
+        memset(&oo, 0, sizeof oo); /* min_device_bytes 0: every piece to the device */
+        oo.fault = o.opencl_fault;
+        rs_error_t derr = {0};
+        rs_opencl_t *h = rs_opencl_open(dv[i].platform, dv[i].device, &oo, &derr);
+        if (!h)
+            r = rs_bench_note(res, "%s: not measured: %s", name, derr.msg);
+        else if (!rs_opencl_usable(h))
+            r = rs_bench_note(res, "%s: not measured: its kernels did not build (%.300s)", name,
+                              rs_opencl_info(h)->status);
+        else {
+            e.ocl = h;
+            e.bname = name;
+            r = rs_row(&e, &o, res, "tokenize+fold+hash", 0, 1, c->bytes, doc_tokens, rs_pass_tokenize, &ref_tok,
+                       NULL);
+            if (r == RS_ERR_DEVICE)
+                r = rs_bench_note(res, "%s", err->msg);
+            e.ocl = NULL;
+            e.bname = NULL;
+        }
+        rs_opencl_close(h);
+    }
+    /* folding and hashing alone (scalar), checked to give the tokens of
+     * the scalar tokenize row */
+    if (r == RS_OK) {
+        rs_bench_sum_t ref_fold = {ref_tok.items, scalar_fold, ref_tok.checksum};
+        e.k = &rs_kernels_scalar;
+        r = rs_row_vs(&e, &o, res, "fold+hash", 0, 1, c->bytes, doc_tokens, rs_pass_fold, &ref_fold, NULL,
+                      "= scalar tokenize");
     }
     /* matching and counting are host code (rs_kernels_t has no entry for
      * them): one row each, over the scalar tokens */
@@ -2062,6 +2290,43 @@ rs_err_e rs_bench_run(const rs_bench_corpus_t *c, const rs_bench_opts_t *oin, rs
             res->tokens = ref_scan.tokens;
         }
     }
+    /* each OpenCL device as `rostrum scan --backend opencl:P:D` runs it */
+    if (r == RS_OK && ndv)
+        rs_opencl_register();
+    for (size_t i = 0; i < ndv && r == RS_OK && have_ref_scan; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "opencl:%u:%u", dv[i].platform, dv[i].device);
+        const rs_kernels_t *k = rs_kernels_select(name);
+        rs_opencl_t *h = k ? rs_opencl_of_kernels(k) : NULL;
+        if (!h || !rs_opencl_usable(h)) {
+            r = rs_bench_note(res, "scan/%s: not measured: the device backend does not open or build", name);
+            continue;
+        }
+        const rs_opencl_counts_t n0 = rs_opencl_counts(h);
+        e.k = k;
+        e.cfg.kernels = k;
+        e.ocl_scan = h;
+        r = rs_row(&e, &o, res, "scan", 0, 1, c->bytes, tokens, rs_pass_scan, &ref_scan_sum, &ref_scan);
+        e.ocl_scan = NULL;
+        if (r == RS_ERR_DEVICE) {
+            r = rs_bench_note(res, "%s", err->msg);
+            continue;
+        }
+        const rs_opencl_counts_t n1 = rs_opencl_counts(h);
+        const rs_bench_row_t *w = &res->row[res->n - 1];
+        const uint64_t passes = 1 + w->reps * w->runs; /* warm-up and timed */
+        const uint64_t dc = (n1.device_calls - n0.device_calls) / passes;
+        const uint64_t db = (n1.device_bytes - n0.device_bytes) / passes;
+        const uint64_t all = dc + (n1.short_calls - n0.short_calls + n1.cpu_calls - n0.cpu_calls) / passes;
+        const uint64_t allb = db + (n1.short_bytes - n0.short_bytes + n1.cpu_bytes - n0.cpu_bytes) / passes;
+        if (r == RS_OK)
+            r = rs_bench_note(res,
+                              "scan/%s: per pass, %llu of %llu tokenize calls (%llu of %llu bytes) ran on the device; "
+                              "shorter texts than ROSTRUM_OPENCL_MIN_BYTES (default %u) run on the CPU",
+                              name, (unsigned long long)dc, (unsigned long long)all, (unsigned long long)db,
+                              (unsigned long long)allb, RS_OPENCL_MIN_BYTES);
+    }
+    free(dv);
     if (r == RS_OK && o.nthreads) {
         e.k = rs_kernels_select("auto");
         e.cfg.kernels = e.k;
@@ -2141,7 +2406,13 @@ rs_err_e rs_bench_write_json(FILE *f, const rs_bench_result_t *r)
     rs_json_str(f, m->flags);
     fputs(", \"os\": ", f);
     rs_json_str(f, m->os);
-    fputs("},\n  \"corpus\": {\"source\": ", f);
+    fputs(",\n    \"opencl_devices\": [", f);
+    for (unsigned i = 0; i < m->nopencl; i++) {
+        if (i)
+            fputs(", ", f);
+        rs_json_str(f, m->opencl[i]);
+    }
+    fputs("]},\n  \"corpus\": {\"source\": ", f);
     rs_json_str(f, r->corpus);
     fprintf(f, ", \"documents\": %llu, \"bytes\": %llu, \"tokens\": %llu, \"non_ascii_bytes\": %llu},\n",
             (unsigned long long)r->docs, (unsigned long long)r->bytes, (unsigned long long)r->tokens,
@@ -2251,6 +2522,13 @@ rs_err_e rs_bench_read_json(const char *path, rs_bench_result_t *r, rs_error_t *
     rs_jstr(m, "compiler", r->machine.compiler, sizeof r->machine.compiler);
     rs_jstr(m, "flags", r->machine.flags, sizeof r->machine.flags);
     rs_jstr(m, "os", r->machine.os, sizeof r->machine.os);
+    json_object *dev = rs_jget(m, "opencl_devices");
+    if (dev && json_object_is_type(dev, json_type_array))
+        for (size_t i = 0; i < json_object_array_length(dev) && r->machine.nopencl < RS_BENCH_MAX_DEVICES; i++) {
+            json_object *d = json_object_array_get_idx(dev, i);
+            if (json_object_is_type(d, json_type_string))
+                rs_copy(r->machine.opencl[r->machine.nopencl++], sizeof r->machine.opencl[0], json_object_get_string(d));
+        }
     rs_jstr(c, "source", r->corpus, sizeof r->corpus);
     r->docs = rs_jint(c, "documents");
     r->bytes = rs_jint(c, "bytes");

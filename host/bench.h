@@ -7,20 +7,31 @@
  *
  * DESIGN
  *   What is timed (one "pass" = the whole corpus once):
- *     tokenize+fold+hash  each backend's tokenize over the parsed segments,
- *                         cut at safe cuts into pieces of at most
- *                         RS_CHUNK_BYTES as scan.c cuts them (folding and
- *                         hashing are fused into tokenize);
- *     match-500/-5000     rs_matcher_run over the scalar tokens (produced
- *                         beforehand, untimed), one segment at a time, with
- *                         a lexicon of about 500 / 5,000 entries;
+ *     tokenize+fold+hash  each backend's tokenize over every document's
+ *                         whole text, cut at safe cuts into pieces of at
+ *                         most RS_CHUNK_BYTES (folding and hashing are
+ *                         fused into tokenize); on each OpenCL device too
+ *                         (backend "opencl:P:D", every piece on the device);
+ *     fold+hash           the scalar reference's case folding and rs_hash64
+ *                         alone, over the spans of the tokens that the
+ *                         scalar segmentation finds in the same pieces
+ *                         (found beforehand, untimed): checked to give the
+ *                         scalar tokenize row's tokens exactly;
+ *     match-500/-5000     rs_matcher_run over the scalar tokens of the
+ *                         parsed segments (produced beforehand, untimed),
+ *                         one segment at a time, with a lexicon of about
+ *                         500 / 5,000 entries;
  *     count               terms and bigrams of those tokens into fresh
  *                         tables, the way host/scan.c counts them (its loop
  *                         is static there, so bench.c has a copy: keep them
  *                         alike);
  *     scan                on each backend, rs_scan_document over a copy of
  *                         every document: parse, tokenize, count, match
- *                         (the 500-entry lexicon as topics);
+ *                         (the 500-entry lexicon as topics); on each OpenCL
+ *                         device through rs_kernels_select("opencl:P:D"),
+ *                         as `rostrum scan --backend` runs it (texts under
+ *                         RS_OPENCL_MIN_BYTES go to the CPU: a note says
+ *                         how many calls reached the device);
  *     scan-pool           the same through the worker pool (pool.h) with
  *                         N workers, for each N asked for (and 1), on the
  *                         best backend.
@@ -66,6 +77,7 @@
 #define RS_BENCH_DEFAULT_MIN_TIME 0.1
 #define RS_BENCH_DEFAULT_RUNS 5
 #define RS_BENCH_MAX_THREADS 256
+#define RS_BENCH_MAX_DEVICES 8 /* OpenCL devices listed and measured */
 
 /* ---- corpus -------------------------------------------------------------- */
 
@@ -182,6 +194,11 @@ typedef struct rs_bench_machine {
     char flags[512];            /* baked in at build time (RS_BUILD_FLAGS) */
     char os[128];
     char version[32];
+    /* OpenCL devices as rs_opencl_devices finds them (not built): "opencl:P:D
+     * NAME (TYPE, N compute units, M MiB); PLATFORM; driver V", or one line
+     * saying why there is none */
+    char opencl[RS_BENCH_MAX_DEVICES][384];
+    unsigned nopencl;
 } rs_bench_machine_t;
 
 typedef struct rs_bench_result {
@@ -203,18 +220,25 @@ typedef struct rs_bench_opts {
     const unsigned *threads; /* scan-pool worker counts; none: no scan-pool rows */
     size_t nthreads;
     uint64_t seed; /* for the generated lexicons */
+    int no_opencl;  /* 1: measure no OpenCL device (they are still listed) */
+    int opencl_fault; /* tests: every device kernel run reports a fault */
     /* Called with each row once measured and checked; NULL: never. */
     void (*on_row)(void *ctx, const rs_bench_row_t *row);
     void *ctx;
 } rs_bench_opts_t;
 
 /* Fills the machine's facts: hwloc's topology when it loads, else
- * /proc/cpuinfo and sysconf. Can't fail (unknowns are left empty or 0). */
+ * /proc/cpuinfo and sysconf; the OpenCL devices. Can't fail (unknowns are
+ * left empty or 0). */
 void rs_bench_machine(rs_bench_machine_t *m);
 
 /* Measures everything on c. res is filled as far as it got, and must be
  * freed in every case. RS_ERR_INTERNAL: a backend disagreed with scalar
- * (err says where); RS_ERR_NOMEM. */
+ * (err says where); RS_ERR_NOMEM. An OpenCL device whose kernels do not
+ * build, or that falls back to the CPU during its row (a fault), gives a
+ * note and no row, since its figures would be the CPU's. Installs the
+ * OpenCL hook (rs_opencl_register); the caller may rs_opencl_shutdown
+ * after. */
 rs_err_e rs_bench_run(const rs_bench_corpus_t *c, const rs_bench_opts_t *o, rs_bench_result_t *res,
                       rs_error_t *err);
 void rs_bench_result_free(rs_bench_result_t *r);

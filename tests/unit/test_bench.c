@@ -3,7 +3,9 @@
  * generator is deterministic and its speakers and turns are what a scan
  * finds, the lexicon generator is deterministic, the checker refuses a
  * result that differs from the reference, a JSON result reads back as
- * written, and --compare's ratios are B over A. No test looks at a speed.
+ * written, and --compare's ratios are B over A; every OpenCL device is
+ * measured and checked, and one that falls back to the CPU is not reported
+ * as the device. No test looks at a speed.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -14,6 +16,7 @@
 #include "bench.h"
 #include "hash.h"
 #include "matcher.h"
+#include "opencl.h"
 #include "scan.h"
 
 static void gen(rs_bench_corpus_t *c, uint64_t bytes, uint64_t seed, double non_ascii)
@@ -284,6 +287,9 @@ Test(bench, json_reads_back_as_written)
     cr_expect_str_eq(b.machine.cpu, a.machine.cpu);
     cr_expect_str_eq(b.machine.flags, a.machine.flags);
     cr_expect_eq(b.machine.cores, a.machine.cores);
+    cr_expect_eq(b.machine.nopencl, a.machine.nopencl);
+    for (unsigned i = 0; i < a.machine.nopencl && i < b.machine.nopencl; i++)
+        cr_expect_str_eq(b.machine.opencl[i], a.machine.opencl[i]);
     cr_expect_eq(b.bytes, 12345);
     cr_expect_eq(b.tokens, 2000);
     cr_expect_eq(b.runs, 7);
@@ -315,7 +321,7 @@ Test(bench, a_short_run_checks_every_backend, .timeout = 120)
     gen(&c, 100000, 2, 0.1);
     const unsigned threads[] = {2};
     const rs_bench_opts_t o = {.min_time = 0.001, .runs = 1, .threads = threads, .nthreads = 1, .seed = 1,
-                               .on_row = count_row};
+                               .no_opencl = 1, .on_row = count_row};
     rs_bench_result_t res;
     rs_error_t err = {0};
     rows_seen = 0;
@@ -324,15 +330,105 @@ Test(bench, a_short_run_checks_every_backend, .timeout = 120)
     const uint32_t have = rs_cpu_features();
     for (const rs_kernels_t *const *k = rs_kernels_all(); *k; k++)
         backends += (have & (*k)->required) == (*k)->required;
-    /* tokenize and scan per backend, match-500, match-5000 and count once,
-     * scan-pool with 1 and 2 workers */
-    cr_expect_eq(res.n, 2 * backends + 3 + 2, "rows %zu for %zu backends", res.n, backends);
+    /* tokenize and scan per backend, fold+hash, match-500, match-5000 and
+     * count once, scan-pool with 1 and 2 workers */
+    cr_expect_eq(res.n, 2 * backends + 4 + 2, "rows %zu for %zu backends", res.n, backends);
+    const rs_bench_row_t *fold = NULL, *tok = NULL;
+    for (size_t i = 0; i < res.n; i++) {
+        if (strcmp(res.row[i].kernel, "fold+hash") == 0)
+            fold = &res.row[i];
+        if (strcmp(res.row[i].kernel, "tokenize+fold+hash") == 0 && strcmp(res.row[i].backend, "scalar") == 0)
+            tok = &res.row[i];
+        cr_expect(strncmp(res.row[i].backend, "opencl", 6) != 0, "no_opencl, yet a row for %s", res.row[i].backend);
+    }
+    cr_assert(fold && tok, "no fold+hash or scalar tokenize row");
+    cr_expect_str_eq(fold->check, "= scalar tokenize");
+    cr_expect_eq(fold->items, tok->items, "fold+hash saw %llu tokens, tokenize %llu", (unsigned long long)fold->items,
+                 (unsigned long long)tok->items);
     cr_expect_eq(rows_seen, res.n);
     cr_expect_gt(res.tokens, 0);
     for (size_t i = 0; i < res.n; i++) {
         cr_expect(res.row[i].sec.median > 0, "row %zu has no time", i);
         cr_expect(res.row[i].sec.min <= res.row[i].sec.median && res.row[i].sec.median <= res.row[i].sec.max);
     }
+    rs_bench_result_free(&res);
+    rs_bench_corpus_free(&c);
+}
+
+/* The OpenCL devices this machine has, or a skip that says why none. */
+static size_t devices_or_skip(void)
+{
+    if (!rs_opencl_compiled())
+        cr_skip_test("built without OpenCL");
+    rs_opencl_devinfo_t *dv = NULL;
+    size_t n = 0;
+    rs_error_t err = {0};
+    if (rs_opencl_devices(&dv, &n, 0, &err) != RS_OK || n == 0) {
+        free(dv);
+        cr_skip_test("no OpenCL device here");
+    }
+    free(dv);
+    return n;
+}
+
+static const rs_bench_row_t *find(const rs_bench_result_t *r, const char *kernel, const char *backend)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->row[i].kernel, kernel) == 0 && strcmp(r->row[i].backend, backend) == 0)
+            return &r->row[i];
+    return NULL;
+}
+
+Test(bench, each_opencl_device_is_measured_and_checked, .timeout = 300)
+{
+    const size_t ndev = devices_or_skip();
+    rs_bench_corpus_t c;
+    gen(&c, 300000, 4, 0.1);
+    const rs_bench_opts_t o = {.min_time = 0.001, .runs = 1, .seed = 1};
+    rs_bench_result_t res;
+    rs_error_t err = {0};
+    cr_assert_eq(rs_bench_run(&c, &o, &res, &err), RS_OK, "%s", err.msg);
+    cr_assert_geq(res.machine.nopencl, 1);
+    cr_expect(strncmp(res.machine.opencl[0], "opencl:", 7) == 0, "device line: %s", res.machine.opencl[0]);
+    cr_expect(strstr(res.machine.opencl[0], "driver ") != NULL, "no driver version: %s", res.machine.opencl[0]);
+    size_t measured = 0;
+    for (size_t i = 0; i < ndev && i < RS_BENCH_MAX_DEVICES; i++) {
+        /* the first device of a platform is "opencl:P:0" */
+        char name[32];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(res.machine.opencl[i], " "), res.machine.opencl[i]);
+        const rs_bench_row_t *t = find(&res, "tokenize+fold+hash", name), *s = find(&res, "scan", name);
+        int noted = 0;
+        for (size_t k = 0; k < res.notes.n; k++)
+            noted |= strstr(res.notes.s[k], name) != NULL;
+        cr_expect(t || noted, "%s has neither a tokenize row nor a note", name);
+        if (t) {
+            cr_expect_str_eq(t->check, "= scalar");
+            cr_expect_eq(t->items, find(&res, "tokenize+fold+hash", "scalar")->items);
+            measured++;
+        }
+        if (s)
+            cr_expect_str_eq(s->check, "= scalar (tables)");
+    }
+    cr_expect_gt(measured, 0, "no device was measured");
+    rs_bench_result_free(&res);
+    rs_bench_corpus_free(&c);
+}
+
+Test(bench, a_device_that_falls_back_to_the_cpu_gives_a_note_and_no_row, .timeout = 300)
+{
+    devices_or_skip();
+    rs_bench_corpus_t c;
+    gen(&c, 100000, 4, 0.1);
+    const rs_bench_opts_t o = {.min_time = 0.001, .runs = 1, .seed = 1, .opencl_fault = 1};
+    rs_bench_result_t res;
+    rs_error_t err = {0};
+    cr_assert_eq(rs_bench_run(&c, &o, &res, &err), RS_OK, "%s", err.msg);
+    cr_expect_null(find(&res, "tokenize+fold+hash", "opencl:0:0"), "a faulting device's CPU figures were reported");
+    int noted = 0;
+    for (size_t k = 0; k < res.notes.n; k++)
+        noted |= strstr(res.notes.s[k], "tokenize+fold+hash/opencl:0:0: not measured") != NULL;
+    cr_expect(noted, "no note says the device was not measured");
+    cr_expect_not_null(find(&res, "tokenize+fold+hash", "scalar"), "the CPU rows are still there");
     rs_bench_result_free(&res);
     rs_bench_corpus_free(&c);
 }
