@@ -73,7 +73,7 @@
 #define RS_BENCH_SCHEMA "rostrum.bench/1"
 #define RS_BENCH_DEFAULT_SEED 1
 #define RS_BENCH_DEFAULT_NON_ASCII 0.05
-#define RS_BENCH_DEFAULT_BYTES (16u << 20)
+#define RS_BENCH_DEFAULT_BYTES (8u << 20) /* the default run prints its table within a minute */
 #define RS_BENCH_DEFAULT_MIN_TIME 0.1
 #define RS_BENCH_DEFAULT_RUNS 5
 #define RS_BENCH_MAX_THREADS 256

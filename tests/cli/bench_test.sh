@@ -38,6 +38,14 @@ grep -q "^  flags: .*-O" "$tmp/out" || fail "compiler flags not recorded"
 grep -q "^  OpenCL: " "$tmp/out" || fail "no OpenCL line (devices, or why none)"
 "$rostrum" bench --compare "$tmp/a.json" "$tmp/a.json" > "$tmp/cmp" || fail "--compare exit $?"
 grep -Eq "^scan +scalar +1 .* 1\.00x" "$tmp/cmp" || fail "--compare of a run with itself is not 1.00x"
+# a corpus read from files: the sample transcripts, every document counted
+sample=$(cd "$(dirname "$0")/../../sample/transcripts" && pwd)
+n=$(find "$sample" -type f \( -name '*.txt' -o -name '*.md' -o -name '*.markdown' -o -name '*.text' \) | wc -l)
+"$rostrum" bench "$sample" --min-time 0.01 --runs 1 --no-opencl > "$tmp/path" 2>&1 || { cat "$tmp/path" >&2; fail "bench PATH exit $?"; }
+grep -q "^rostrum bench: corpus files: $sample" "$tmp/path" || fail "bench PATH does not name its corpus"
+grep -q "^  $n documents, " "$tmp/path" || fail "bench PATH did not read the $n sample documents"
+grep -Eq "^scan +scalar +1 .*reference$" "$tmp/path" || fail "bench PATH has no scan row"
+if grep -v "^  OpenCL: " "$tmp/path" | grep -q "opencl:"; then fail "--no-opencl measured a device"; fi
 # usage errors: exit 2, nothing measured
 for args in "--compare $tmp/a.json" "--generate 1M $tmp" "--threads 0" "--runs x" "--bogus"; do
   # shellcheck disable=SC2086
