@@ -23,6 +23,8 @@
 #      -l, GNU grep -c, Hyperscan, rostrum), and the whole rostrum report;
 #      then the whole report with the page cache dropped before each run,
 #      when /proc/sys/vm/drop_caches can be written;
+#      and runs `rostrum bench` once with its defaults (its own warm-up,
+#      repetitions and checks; wall time and load recorded);
 #   5. checks that the counts the tools share agree, and explains where the
 #      definitions part;
 #   6. writes the Markdown section (default: WORK/peers.md) and prints it.
@@ -42,7 +44,7 @@
 # scripts/setup.sh; default WORK/build),
 # PEERS_GROUPS (comma-separated groups to time again in an earlier run's
 # PEERS_WORK, the others kept: words, python, match500, grep500, match5000,
-# grep5000, report, report-cold; default all).
+# grep5000, report, report-cold, bench; default all).
 # Needs root or sudo for apt-get and for dropping the page cache.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -88,7 +90,7 @@ ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
     rev="not a git checkout"
   fi
   echo "rostrum	$("$rostrum" version | awk '{print $2}') ($rev)"
-  echo "ripgrep	$(rg --version | head -1 | awk '{print $2}') (Debian $(ver ripgrep))"
+  echo "ripgrep	$(rg --version 2>/dev/null | head -1 | awk '{print $2}') (Debian $(ver ripgrep))"
   echo "GNU grep	$(grep --version | head -1 | awk '{print $NF}') (Debian $(ver grep))"
   echo "GNU wc	$(wc --version | head -1 | awk '{print $NF}') (Debian coreutils $(ver coreutils))"
   echo "ICU	$(pkg-config --modversion icu-uc) (Debian libicu-dev $(ver libicu-dev))"
@@ -103,6 +105,7 @@ ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
   echo "cpus	$(nproc)"
   echo "memory	$(free -g | awk '/^Mem:/{print $2}') GiB"
   echo "kernel	$(uname -sr)"
+  echo "locale	${LC_ALL:-${LC_CTYPE:-${LANG:-POSIX}}}"
 } > "$work/machine.tsv"
 
 # --- 2. corpus ---------------------------------------------------------------
@@ -144,20 +147,25 @@ I="--include='*.md' --include='*.txt'"
 # --- 4. timings ----------------------------------------------------------------
 o=$work/out
 mkdir -p "$o"
+wanted() { # NAME: whether to time group NAME in this run
+  if [ -n "${PEERS_GROUPS:-}" ] && [[ ",$PEERS_GROUPS," != *",$1,"* ]]; then
+    log "keeping $1 from an earlier run in $work"
+    return 1
+  fi
+}
+keep_load() { # NAME BEFORE: the 1-minute load average as group NAME began and ended
+  { grep -v "^$1	" "$work/loads.tsv" 2>/dev/null || true; echo "$1	$2	$(cut -d' ' -f1 /proc/loadavg)"; } \
+    > "$work/loads.tsv.new" && mv "$work/loads.tsv.new" "$work/loads.tsv"
+}
 hf() { # NAME RUNS WARMUP [hyperfine args...]
   local name=$1 r=$2 w=$3
   shift 3
-  if [ -n "${PEERS_GROUPS:-}" ] && [[ ",$PEERS_GROUPS," != *",$name,"* ]]; then
-    log "keeping $name from an earlier run in $work"
-    return 0
-  fi
+  wanted "$name" || return 0
   log "timing $name ($r runs)"
   local before
   before=$(cut -d' ' -f1 /proc/loadavg)
   hyperfine --style basic --warmup "$w" --runs "$r" --export-json "$work/$name.json" "$@" > "$work/$name.log"
-  # the 1-minute load average as the group began and ended, kept per group
-  { grep -v "^$name	" "$work/loads.tsv" 2>/dev/null || true; echo "$name	$before	$(cut -d' ' -f1 /proc/loadavg)"; } \
-    > "$work/loads.tsv.new" && mv "$work/loads.tsv.new" "$work/loads.tsv"
+  keep_load "$name" "$before"
 }
 q() { printf '%q' "$1"; }   # quote a path inside a command string
 C=$(q "$corpus")
@@ -200,6 +208,17 @@ if [ -w /proc/sys/vm/drop_caches ] && (sync && echo 3 > /proc/sys/vm/drop_caches
   cold=1
   hf report-cold "$runs" 0 --prepare 'sync; echo 3 > /proc/sys/vm/drop_caches' \
     -n "rostrum scan (whole report), cold cache" "$R scan $C --topics $(q "$work/lex500.tsv") --quiet --json $o/report-cold.json"
+fi
+
+# rostrum bench as a user would run it (defaults: a generated corpus, every
+# backend and OpenCL device, each row checked against scalar)
+if wanted bench; then
+  log "running rostrum bench (defaults)"
+  before=$(cut -d' ' -f1 /proc/loadavg)
+  t0=$(date +%s.%N)
+  "$rostrum" bench --json "$o/bench.json" > "$o/bench.txt" 2>&1 || log "rostrum bench failed (exit $?): $o/bench.txt"
+  echo "$(date +%s.%N) $t0" | awk '{printf "%.1f\n", $1 - $2}' > "$o/bench-wall.txt"
+  keep_load bench "$before"
 fi
 
 # --- 5. agreement inputs that are not timed ------------------------------------
@@ -319,11 +338,13 @@ def num(v):
 
 v, m = tsv("versions.tsv"), tsv("machine.tsv")
 print("## Against the peers (issue 6)\n")
-print("Reproduce: `bench/peers.sh` (as root or with sudo; it installs the peers from Debian, builds "
-      "everything, and prints this section). Raw results: the work directory it names "
+print(f"Reproduce: `PEERS_RUNS={runs} PEERS_SLOW_RUNS={slow_runs} PEERS_GREP_RUNS={grep_runs} "
+      f"PEERS_GREP_TIMEOUT={grep_timeout} bench/peers.sh` (as root or with sudo; it installs the peers from Debian, "
+      "builds everything, and prints this section). Raw results: the work directory it names "
       "(hyperfine JSON per group, every tool's output).\n")
-print(f"Machine: {m.get('cpu')}, {m.get('cpus')} CPUs, {m.get('memory')}, {m.get('kernel')}; shared with other "
-      "work: the load average of each group is under its table.  ")
+print(f"Machine: {m.get('cpu')}, {m.get('cpus')} CPUs, {m.get('memory')}, {m.get('kernel')}, locale "
+      f"{m.get('locale')}; shared with other work: the load average of "
+      "each group is under its table.  ")
 print(f"Input: {m.get('corpus')}; the same files for every tool (`*.md`, `*.txt`).  ")
 print("Versions: " + "; ".join(f"{k} {val}" for k, val in v.items()) + ".\n")
 print(f"Method: hyperfine, page cache warm (one untimed warm-up run), {runs} timed runs "
@@ -367,6 +388,18 @@ if cold:
           "is to the warm run.")
 else:
     print("\nCold cache: not measured: /proc/sys/vm/drop_caches cannot be written here.")
+print()
+print("### `rostrum bench`\n")
+try:
+    bt = open(os.path.join(o, "bench.txt")).read().rstrip()
+    wall = open(os.path.join(o, "bench-wall.txt")).read().strip()
+    ld = loads().get("bench", ["?", "?"])
+    print(f"`rostrum bench --json bench.json` with its defaults (a generated corpus; its own warm-up, "
+          f"calibrated repetitions and checks against scalar, described in its output): {wall} s wall "
+          f"from start to exit, load average (1 minute) {ld[0]} to {ld[1]}. Its output:\n")
+    print("```\n" + bt + "\n```")
+except OSError:
+    print("Not run.")
 print()
 
 # --- agreement
