@@ -409,8 +409,11 @@ static int cmd_scan(int argc, char **argv, rs_cluster_t *cl)
     const char *verbose = getenv("ROSTRUM_MPI_VERBOSE"); /* each rank's share (docs/cluster.md) */
     FILE *mine = cl->rank == 0 ? stderr : rank_err;
     if (cl->size > 1 && verbose && *verbose && strcmp(verbose, "0") != 0 && mine && e == RS_OK)
-        fprintf(mine, "rostrum: rank %d of %d: %zu of %zu input files, %llu bytes\n", cl->rank, cl->size,
-                cl->share_files, cl->listed_files, (unsigned long long)cl->share_bytes);
+        fprintf(mine,
+                "rostrum: rank %d of %d: %zu of %zu input files, %llu bytes; seconds: listing %.3f, scan %.3f, "
+                "waiting %.3f, reduction %.3f\n",
+                cl->rank, cl->size, cl->share_files, cl->listed_files, (unsigned long long)cl->share_bytes,
+                cl->seconds_list, cl->seconds_scan, cl->seconds_wait, cl->seconds_reduce);
     if (cl->rank != 0) { /* its share went to rank 0, which reports */
         if (e != RS_OK && err.msg[0] && rank_err)
             fprintf(rank_err, "rostrum: %s\n", err.msg);

@@ -19,9 +19,14 @@
  * exists) and adds the state to its own. Rank 0 ends with the total after
  * ceil(log2 N) rounds; each rank holds its own counts plus one received
  * state at a time. A state is sent as its length (uint64; 0 means "this
- * subtree failed") and then chunks of at most RS_CLUSTER_CHUNK bytes; a
- * receiver always drains its children, even after a failure, so that no
- * sender is left blocked.
+ * subtree failed"); the receiver answers a nonzero length with a "go"
+ * message once it is ready, and the sender then sends chunks of at most
+ * RS_CLUSTER_CHUNK bytes. A receiver always drains its children, even
+ * after a failure, so that no sender is left blocked.
+ *
+ * Waiting: a rank done early waits for the others in nonblocking calls
+ * tested between short sleeps (rs_mpi_wait), not in MPI's blocking calls,
+ * which spin and would take a core from the ranks and jobs still working.
  *
  * All MPI calls are made by the calling thread. Every collective is
  * reached by every rank: failures before the reduction are agreed on with
@@ -73,6 +78,7 @@ rs_err_e rs_cluster_scan(rs_cluster_t *c, const rs_scan_opts_t *o, rs_scan_resul
 {
     c->listed_files = c->share_files = 0;
     c->share_bytes = 0;
+    c->seconds_list = c->seconds_scan = c->seconds_wait = c->seconds_reduce = 0;
     return rs_scan_run(o, res, err);
 }
 
@@ -86,6 +92,7 @@ int rs_cluster_end(rs_cluster_t *c, int status)
 
 #include <mpi.h>
 #include <signal.h>
+#include <time.h>
 
 #include "dict.h"  /* rs_dict_t: assigned paths, walk notes */
 #include "hash.h"  /* rs_hash64 */
@@ -94,6 +101,7 @@ int rs_cluster_end(rs_cluster_t *c, int status)
 #define RS_CLUSTER_CHUNK (64u << 20)
 #define RS_TAG_LEN 7301
 #define RS_TAG_DATA 7302
+#define RS_TAG_GO 7303
 
 static rs_err_e rs_mpi_fail(rs_error_t *err, int code, const char *what)
 {
@@ -102,6 +110,41 @@ static rs_err_e rs_mpi_fail(rs_error_t *err, int code, const char *what)
     if (MPI_Error_string(code, s, &n) != MPI_SUCCESS)
         snprintf(s, sizeof s, "error code %d", code);
     return rs_error_set(err, RS_ERR_MPI, "MPI: %s: %s", what, s);
+}
+
+/* Waits for req without holding a core: MPI_Test, then a sleep that grows
+ * from 50 us to 2 ms. MPI's blocking calls poll at full speed, so a rank
+ * that is done early would take a core from whatever else runs there (its
+ * own node's other ranks, other jobs) for as long as the slowest rank
+ * scans. Used for every wait that can be long; the data of a state moves
+ * with blocking calls, once both sides are ready (RS_TAG_GO). */
+static int rs_mpi_wait(MPI_Request *req)
+{
+    long ns = 50000;
+    for (;;) {
+        int done = 0;
+        const int rc = MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS || done)
+            return rc;
+        const struct timespec ts = {0, ns};
+        nanosleep(&ts, NULL);
+        if (ns < 2000000)
+            ns *= 2;
+    }
+}
+
+static int rs_allreduce(const void *mine, void *all, int n, MPI_Datatype type, MPI_Op op)
+{
+    MPI_Request req;
+    const int rc = MPI_Iallreduce(mine, all, n, type, op, MPI_COMM_WORLD, &req);
+    return rc != MPI_SUCCESS ? rc : rs_mpi_wait(&req);
+}
+
+static int rs_recv_polite(void *buf, int n, MPI_Datatype type, int from, int tag)
+{
+    MPI_Request req;
+    const int rc = MPI_Irecv(buf, n, type, from, tag, MPI_COMM_WORLD, &req);
+    return rc != MPI_SUCCESS ? rc : rs_mpi_wait(&req);
 }
 
 rs_err_e rs_cluster_begin(rs_cluster_t *c, int *argc, char ***argv, rs_error_t *err)
@@ -131,7 +174,8 @@ int rs_cluster_end(rs_cluster_t *c, int status)
     if (!c->mpi)
         return status;
     int s = status;
-    if (MPI_Bcast(&s, 1, MPI_INT, 0, MPI_COMM_WORLD) == MPI_SUCCESS)
+    MPI_Request req;
+    if (MPI_Ibcast(&s, 1, MPI_INT, 0, MPI_COMM_WORLD, &req) == MPI_SUCCESS && rs_mpi_wait(&req) == MPI_SUCCESS)
         status = s;
     MPI_Finalize();
     c->mpi = 0;
@@ -144,9 +188,9 @@ int rs_cluster_end(rs_cluster_t *c, int status)
 static rs_err_e rs_agree(const rs_cluster_t *c, rs_err_e e, rs_error_t *err)
 {
     int mine[2] = {e != RS_OK, c->rank == 0 && e != RS_OK}, all[2] = {0, 0};
-    const int rc = MPI_Allreduce(mine, all, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    const int rc = rs_allreduce(mine, all, 2, MPI_INT, MPI_MAX);
     if (rc != MPI_SUCCESS)
-        return rs_mpi_fail(err, rc, "MPI_Allreduce");
+        return rs_mpi_fail(err, rc, "MPI_Iallreduce");
     if (!all[0])
         return RS_OK;
     if (e == RS_OK) {
@@ -388,6 +432,9 @@ static rs_err_e rs_send_state(const rs_cluster_t *c, int to, const rs_scan_resul
         e = rs_state_encode(&res->stats, &res->topics, &res->entities, &buf, &len, err);
     uint64_t n = e == RS_OK ? (uint64_t)len : 0;
     int rc = MPI_Send(&n, 1, MPI_UINT64_T, to, RS_TAG_LEN, MPI_COMM_WORLD);
+    int go = 0;
+    if (rc == MPI_SUCCESS && n > 0) /* the receiver may still be scanning */
+        rc = rs_recv_polite(&go, 1, MPI_INT, to, RS_TAG_GO);
     for (size_t off = 0; rc == MPI_SUCCESS && off < n;) {
         const size_t k = n - off < RS_CLUSTER_CHUNK ? (size_t)(n - off) : RS_CLUSTER_CHUNK;
         rc = MPI_Send(buf + off, (int)k, MPI_BYTE, to, RS_TAG_DATA, MPI_COMM_WORLD);
@@ -412,7 +459,10 @@ static int rs_recv_state(const rs_cluster_t *c, int from, rs_scan_result_t *res,
     char what[64];
     snprintf(what, sizeof what, "rank %d receiving the state of rank %d", c->rank, from);
     uint64_t n = 0;
-    int rc = MPI_Recv(&n, 1, MPI_UINT64_T, from, RS_TAG_LEN, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    int rc = rs_recv_polite(&n, 1, MPI_UINT64_T, from, RS_TAG_LEN);
+    const int go = 1;
+    if (rc == MPI_SUCCESS && n > 0) /* ready: the sender may send the data */
+        rc = MPI_Send(&go, 1, MPI_INT, from, RS_TAG_GO, MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS) {
         *ep = rs_mpi_fail(err, rc, what);
         return -1;
@@ -478,6 +528,7 @@ rs_err_e rs_cluster_scan(rs_cluster_t *c, const rs_scan_opts_t *o, rs_scan_resul
 {
     c->listed_files = c->share_files = 0;
     c->share_bytes = 0;
+    c->seconds_list = c->seconds_scan = c->seconds_wait = c->seconds_reduce = 0;
     if (c->size <= 1)
         return rs_scan_run(o, res, err);
     memset(res, 0, sizeof *res);
@@ -514,9 +565,9 @@ rs_err_e rs_cluster_scan(rs_cluster_t *c, const rs_scan_opts_t *o, rs_scan_resul
     if (e == RS_OK) {
         const uint64_t h = rs_listing_digest(&list);
         uint64_t mine[2] = {h, ~h}, all[2];
-        const int rc = MPI_Allreduce(mine, all, 2, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+        const int rc = rs_allreduce(mine, all, 2, MPI_UINT64_T, MPI_MAX);
         if (rc != MPI_SUCCESS)
-            e = rs_mpi_fail(err, rc, "MPI_Allreduce");
+            e = rs_mpi_fail(err, rc, "MPI_Iallreduce");
         else if (all[0] != ~all[1]) {
             e = rs_error_set(err, RS_ERR_USAGE,
                              "the MPI ranks do not see the same input files (%zu here): the inputs changed while "
@@ -531,6 +582,8 @@ rs_err_e rs_cluster_scan(rs_cluster_t *c, const rs_scan_opts_t *o, rs_scan_resul
     c->listed_files = list.n;
     rs_listing_free(&list);
     e = rs_agree(c, e, err);
+    const double t1 = rs_now();
+    c->seconds_list = t1 - t0;
 
     /* 3. scan this rank's files; drop the walk's notes but on rank 0 */
     if (e == RS_OK) {
@@ -543,19 +596,24 @@ rs_err_e rs_cluster_scan(rs_cluster_t *c, const rs_scan_opts_t *o, rs_scan_resul
     }
     rs_dict_free(&walk_notes);
     rs_dict_free(&take);
+    const double t2 = rs_now();
+    c->seconds_scan = t2 - t1;
     e = rs_agree(c, e, err);
     if (e != RS_OK)
         return e;
     /* interrupted anywhere: the total is partial */
     int partial = res->run.partial, any = 0;
-    const int prc = MPI_Allreduce(&partial, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    const int prc = rs_allreduce(&partial, &any, 1, MPI_INT, MPI_MAX);
     if (prc != MPI_SUCCESS)
-        return rs_mpi_fail(err, prc, "MPI_Allreduce");
+        return rs_mpi_fail(err, prc, "MPI_Iallreduce");
     res->run.partial = any;
+    const double t3 = rs_now();
+    c->seconds_wait = t3 - t2;
 
     /* 4. add the states up, in a binary tree, to rank 0 */
     rs_test_kill(c, "reduce");
     e = rs_reduce(c, res, err);
+    c->seconds_reduce = rs_now() - t3;
     if (e != RS_OK && c->rank != 0 && err->msg[0] && strncmp(err->msg, "rank ", 5) != 0) {
         char msg[RS_ERROR_MSG_MAX];
         memcpy(msg, err->msg, sizeof msg);

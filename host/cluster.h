@@ -40,6 +40,10 @@ typedef struct rs_cluster {
      * input files every rank listed, and this rank's share of them. */
     size_t listed_files, share_files;
     uint64_t share_bytes;
+    /* This rank's time in each step of rs_cluster_scan, in seconds: listing
+     * and assignment, scanning its share, waiting for the other ranks to
+     * finish theirs, and the reduction (rank 0: receiving and adding). */
+    double seconds_list, seconds_scan, seconds_wait, seconds_reduce;
 } rs_cluster_t;
 
 /* Starts MPI when launched by an MPI launcher. On error (RS_ERR_MPI; or
