@@ -25,6 +25,17 @@ void rs_dict_free(rs_dict_t *d)
     rs_dict_init(d, vsize);
 }
 
+void rs_dict_clear(rs_dict_t *d, size_t keep_slots)
+{
+    if (!d->index || d->mask + 1 > keep_slots) {
+        rs_dict_free(d);
+        return;
+    }
+    memset(d->index, 0, (d->mask + 1) * sizeof *d->index);
+    d->n = 0;
+    d->arena_len = 0;
+}
+
 static uint64_t rs_key_head(const void *key, size_t len)
 {
     uint64_t w = 0;

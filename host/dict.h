@@ -42,6 +42,10 @@ typedef struct rs_dict {
 void rs_dict_init(rs_dict_t *d, size_t vsize);
 void rs_dict_free(rs_dict_t *d);
 
+/* Empties d for reuse: its memory is kept when the index has at most
+ * keep_slots slots, else freed. Can't fail. */
+void rs_dict_clear(rs_dict_t *d, size_t keep_slots);
+
 /* Id of key, inserting it (value zeroed) when absent; *created tells which
  * when not NULL. hash must be rs_hash64(key, len). Returns -1 when out of
  * memory (the dict is unchanged). */

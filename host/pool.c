@@ -10,7 +10,10 @@
  *   are relaxed atomics; nothing else is shared between workers. Each
  *   worker pins itself (hwloc_set_cpubind on its own thread) before its
  *   first shard and remembers why when that fails; rs_pool_finish turns
- *   that into a warning after joining.
+ *   that into a warning after joining. A second mutex guards the pool's
+ *   own statistics (acc), into which each worker merges its tables when
+ *   they pass flush_entries, and at its end; merging is addition, so the
+ *   order of the flushes changes nothing.
  *
  *   A worker scans each document of a shard with rs_scan_document, then
  *   adds the document's cue times to its speakers (rs_segment_t.ms, which
@@ -35,6 +38,12 @@
 #include "subtitle.h" /* rs_media_detect */
 
 #define RS_QUEUE_SHARDS 1
+/* Table entries (terms, bigrams, hits by speaker) that all workers together
+ * may hold before flushing, and the least one worker waits for. */
+#define RS_POOL_FLUSH_TOTAL (1u << 21)
+#define RS_POOL_FLUSH_MIN (1u << 16)
+/* A flushed worker keeps the memory of tables of at most this many slots. */
+#define RS_POOL_KEEP_SLOTS (1u << 22)
 
 typedef struct rs_shard {
     rs_doc_t *docs;
@@ -74,6 +83,11 @@ struct rs_pool {
     int have_topo;
     char topology[256];
     int sync_ok; /* mutex and condition variables initialised */
+    /* the statistics flushed by the workers so far, under acc_mu */
+    pthread_mutex_t acc_mu;
+    rs_stats_t acc;
+    int acc_used, acc_ok;
+    size_t flush_entries; /* a worker flushes after a shard once it holds this many entries */
 };
 
 static double rs_clock(void)
@@ -228,6 +242,33 @@ static rs_err_e rs_scan_one(rs_worker_t *w, rs_doc_t *d)
     return RS_OK;
 }
 
+/* Entries of a worker's tables, the measure of when to flush them. */
+static size_t rs_stats_entries(const rs_stats_t *st)
+{
+    return st->terms.n + st->bigrams.n + st->topics.by_speaker.n + st->entities.by_speaker.n;
+}
+
+/* Adds the worker's statistics to the pool's and empties them. The first
+ * flush hands the tables over whole (no copy). */
+static void rs_worker_flush(rs_worker_t *w)
+{
+    rs_pool_t *p = w->pool;
+    rs_err_e e = RS_OK;
+    pthread_mutex_lock(&p->acc_mu);
+    if (!p->acc_used) {
+        const rs_stats_t t = p->acc;
+        p->acc = w->st;
+        w->st = t;
+        p->acc_used = 1;
+    } else {
+        e = rs_stats_merge(&p->acc, &w->st);
+    }
+    pthread_mutex_unlock(&p->acc_mu);
+    if (e != RS_OK)
+        rs_pool_fail(p, e);
+    rs_stats_clear(&w->st, RS_POOL_KEEP_SLOTS);
+}
+
 static rs_err_e rs_worker_scan(rs_worker_t *w, rs_doc_t *d)
 {
     if (!d->jsonl || !d->jsonl->doc || rs_media_detect(d, w->pool->cfg.scan->format) != RS_FORMAT_JSONL)
@@ -290,7 +331,10 @@ static void *rs_worker_main(void *arg)
         }
         free(sh->docs);
         free(sh);
+        if (p->nw > 1 && rs_stats_entries(&w->st) >= p->flush_entries)
+            rs_worker_flush(w);
     }
+    rs_worker_flush(w);
     pthread_mutex_lock(&p->mu);
     p->alive--;
     pthread_cond_broadcast(&p->done);
@@ -441,6 +485,18 @@ rs_err_e rs_pool_start(rs_pool_t **out, const rs_pool_cfg_t *cfg, rs_error_t *er
     pthread_cond_init(&p->not_full, NULL);
     pthread_cond_init(&p->done, NULL);
     p->sync_ok = 1;
+    if (pthread_mutex_init(&p->acc_mu, NULL) != 0) {
+        rs_pool_free(p);
+        return rs_error_set(err, RS_ERR_INTERNAL, "cannot create a mutex");
+    }
+    p->acc_ok = 1;
+    if (rs_stats_init(&p->acc, cfg->topic_cats, cfg->topic_pats, cfg->entity_cats, cfg->entity_pats) != RS_OK) {
+        rs_pool_free(p);
+        return rs_error_set(err, RS_ERR_NOMEM, "out of memory");
+    }
+    p->flush_entries = cfg->flush_entries ? cfg->flush_entries : RS_POOL_FLUSH_TOTAL / p->nw;
+    if (!cfg->flush_entries && p->flush_entries < RS_POOL_FLUSH_MIN)
+        p->flush_entries = RS_POOL_FLUSH_MIN;
     if (!(p->w = calloc(p->nw, sizeof *p->w))) {
         rs_pool_free(p);
         return rs_error_set(err, RS_ERR_NOMEM, "out of memory");
@@ -536,18 +592,14 @@ rs_err_e rs_pool_finish(rs_pool_t *p, rs_stats_t *into, rs_strlist_t *warnings, 
     const rs_err_e we = rs_pool_error(p);
     if (we != RS_OK)
         return rs_error_set(err, we, "scan failed in a worker: %s", rs_err_str(we));
-    if (!p->nw)
-        return RS_OK;
-    /* into takes worker 0's tables as they are (no copy), then the rest */
-    rs_stats_t tmp = *into;
-    *into = p->w[0].st;
-    p->w[0].st = tmp;
-    for (unsigned i = 0; i < p->nw; i++) {
-        const rs_err_e e = rs_stats_merge(into, &p->w[i].st);
-        if (e != RS_OK)
-            return rs_error_set(err, e, "merging worker statistics: %s", rs_err_str(e));
-        rs_stats_free(&p->w[i].st);
-    }
+    /* into takes the workers' flushed tables as they are (no copy), then
+     * what it held (notes of the reader) */
+    const rs_stats_t tmp = *into;
+    *into = p->acc;
+    p->acc = tmp;
+    const rs_err_e e = rs_stats_merge(into, &p->acc);
+    if (e != RS_OK)
+        return rs_error_set(err, e, "merging worker statistics: %s", rs_err_str(e));
     return RS_OK;
 }
 
@@ -577,6 +629,10 @@ void rs_pool_free(rs_pool_t *p)
             hwloc_bitmap_free(p->w[i].set);
     }
     free(p->w);
+    if (p->acc_ok) {
+        rs_stats_free(&p->acc);
+        pthread_mutex_destroy(&p->acc_mu);
+    }
     if (p->sync_ok) {
         pthread_mutex_destroy(&p->mu);
         pthread_cond_destroy(&p->not_empty);

@@ -4,6 +4,9 @@
  * to a pool of worker threads, and each worker scans its shards' documents
  * with its own rs_scanner_t into its own rs_stats_t; rs_pool_finish merges
  * the workers' statistics (rs_stats_merge) into the caller's.
+ * A worker flushes its tables into the pool's own (under a mutex) whenever
+ * they grow past cfg.flush_entries, so that the statistics are held about
+ * once, not once per worker.
  *
  * DESIGN
  *   Threads: the caller (the reader) calls rs_pool_add for each document,
@@ -17,7 +20,9 @@
  *   the queue is full. A document is never split: one larger than a shard
  *   travels alone in its own shard, so the bound is (workers + 2) times the
  *   larger of shard_bytes and the largest document (itself bounded by
- *   --max-document-size), plus the workers' statistics tables.
+ *   --max-document-size), plus the statistics: the pool's merged tables,
+ *   and in each worker those of the shards since its last flush (about
+ *   flush_entries entries, one shard's worth when that is more).
  *   Ordering: none. Each document is scanned whole by one worker, so its
  *   document frequencies (rs_stats_t.doc_seq / last_doc) are exact, and
  *   merging is addition, so the merged counts do not depend on the number
@@ -68,6 +73,10 @@ typedef struct rs_pool_cfg {
     rs_progress_fn progress;
     void *progress_ctx;
     double progress_interval; /* 0: 0.25 s */
+    /* With more than one worker, a worker adds its tables to the pool's and
+     * empties them after a shard once they hold this many entries (terms,
+     * bigrams, hits by speaker); 0: 2^21 / workers, at least 2^16. */
+    size_t flush_entries;
 } rs_pool_cfg_t;
 
 typedef struct rs_pool rs_pool_t;

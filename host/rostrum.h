@@ -44,6 +44,7 @@ typedef struct rs_scan_opts {
     unsigned jobs;             /* scan workers; 0: one per core (hwloc) */
     uint64_t shard_bytes;      /* 0: RS_DEFAULT_SHARD_BYTES */
     int no_pin;                /* 1: do not bind workers to PUs */
+    size_t flush_entries;      /* rs_pool_cfg_t.flush_entries; 0: the default */
     rs_jsonl_keys_t jsonl;     /* JSON Lines field names; NULL members: defaults */
     atomic_int *cancel;        /* set nonzero (a SIGINT handler may) to stop early; NULL: never */
     rs_progress_fn progress;   /* called on the calling thread about 4 times a second; NULL: never */

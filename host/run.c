@@ -88,6 +88,7 @@ rs_err_e rs_scan_run(const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t 
         .workers = o->jobs,
         .shard_bytes = o->shard_bytes,
         .pin = !o->no_pin,
+        .flush_entries = o->flush_entries,
         .scan = &cfg,
         .topic_cats = res->topic_matcher.ncat,
         .topic_pats = res->topic_matcher.npat_total,

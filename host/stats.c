@@ -34,7 +34,7 @@ rs_err_e rs_stats_init(rs_stats_t *s, size_t topic_cats, size_t topic_pats, size
 {
     memset(s, 0, sizeof *s);
     rs_dict_init(&s->terms, sizeof(rs_term_val_t));
-    rs_dict_init(&s->bigrams, sizeof(uint64_t));
+    rs_pairs_init(&s->bigrams);
     rs_dict_init(&s->speakers, sizeof(rs_speaker_val_t));
     if (rs_lexstats_init(&s->topics, topic_cats, topic_pats) != RS_OK
         || rs_lexstats_init(&s->entities, entity_cats, entity_pats) != RS_OK) {
@@ -67,7 +67,7 @@ void rs_notes_free(rs_notes_t *n)
 void rs_stats_free(rs_stats_t *s)
 {
     rs_dict_free(&s->terms);
-    rs_dict_free(&s->bigrams);
+    rs_pairs_free(&s->bigrams);
     rs_dict_free(&s->speakers);
     rs_lexstats_free(&s->topics);
     rs_lexstats_free(&s->entities);
@@ -77,6 +77,29 @@ void rs_stats_free(rs_stats_t *s)
     rs_notes_free(&s->skipped);
     rs_notes_free(&s->warnings);
     memset(s, 0, sizeof *s);
+}
+
+static void rs_lexstats_clear(rs_lexstats_t *l, size_t keep_slots)
+{
+    memset(l->cat, 0, (l->ncat ? l->ncat : 1) * sizeof *l->cat);
+    memset(l->pat_hits, 0, (l->npat ? l->npat : 1) * sizeof *l->pat_hits);
+    rs_dict_clear(&l->by_speaker, keep_slots);
+}
+
+void rs_stats_clear(rs_stats_t *s, size_t keep_slots)
+{
+    s->documents = s->bytes = s->tokens = s->turns = s->invalid_bytes = 0;
+    s->labelled_tokens = s->doc_seq = 0;
+    rs_dict_clear(&s->terms, keep_slots);
+    rs_pairs_clear(&s->bigrams, keep_slots);
+    rs_dict_clear(&s->speakers, keep_slots);
+    rs_lexstats_clear(&s->topics, keep_slots);
+    rs_lexstats_clear(&s->entities, keep_slots);
+    for (size_t i = 0; i < s->ndocs; i++)
+        rs_docrec_free(&s->docs[i]);
+    s->ndocs = 0;
+    rs_notes_free(&s->skipped);
+    rs_notes_free(&s->warnings);
 }
 
 rs_err_e rs_notes_add(rs_notes_t *n, const char *path, const char *message)
@@ -132,6 +155,11 @@ rs_docrec_t *rs_stats_add_doc(rs_stats_t *s)
     return d;
 }
 
+/* How far ahead the merge prefetches (as host/scan.c counts bigrams), and
+ * how many remapped keys it prepares at a time. */
+#define RS_MERGE_AHEAD 16
+#define RS_MERGE_BATCH 1024
+
 /* Maps every key of src into dst; map[i] = dst id of src id i. */
 static rs_err_e rs_dict_remap(rs_dict_t *dst, const rs_dict_t *src, uint32_t **map_out)
 {
@@ -139,6 +167,10 @@ static rs_err_e rs_dict_remap(rs_dict_t *dst, const rs_dict_t *src, uint32_t **m
     if (!map)
         return RS_ERR_NOMEM;
     for (size_t i = 0; i < src->n; i++) {
+        if (i + RS_MERGE_AHEAD < src->n)
+            rs_dict_prefetch(dst, rs_dict_hash(src, i + RS_MERGE_AHEAD));
+        if (i + RS_MERGE_AHEAD / 2 < src->n)
+            rs_dict_prefetch_rec(dst, rs_dict_hash(src, i + RS_MERGE_AHEAD / 2));
         size_t len;
         const char *k = rs_dict_key(src, i, &len);
         const int64_t id = rs_dict_put(dst, k, len, rs_dict_hash(src, i), NULL);
@@ -149,6 +181,33 @@ static rs_err_e rs_dict_remap(rs_dict_t *dst, const rs_dict_t *src, uint32_t **m
         map[i] = (uint32_t)id;
     }
     *map_out = map;
+    return RS_OK;
+}
+
+/* Adds src's bigrams to dst with their term ids mapped by tmap. The keys of
+ * a batch are remapped and hashed first, so that each add can prefetch the
+ * slot of the add RS_MERGE_AHEAD later (dst is usually far larger than the
+ * caches). */
+static rs_err_e rs_bigrams_merge(rs_pairs_t *dst, const rs_pairs_t *src, const uint32_t *tmap)
+{
+    uint64_t key[RS_MERGE_BATCH], hash[RS_MERGE_BATCH], add[RS_MERGE_BATCH];
+    uint64_t pos = 0;
+    for (size_t n = 1; n;) {
+        n = 0;
+        for (const rs_pair_t *e; n < RS_MERGE_BATCH && (e = rs_pairs_next(src, &pos)) != NULL; n++) {
+            uint32_t a, b;
+            rs_pair_split(e->key, &a, &b);
+            key[n] = rs_pair_key(tmap[a], tmap[b]);
+            hash[n] = rs_pairs_hash(key[n]);
+            add[n] = e->count;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (i + RS_MERGE_AHEAD < n)
+                rs_pairs_prefetch(dst, hash[i + RS_MERGE_AHEAD]);
+            if (rs_pairs_add(dst, key[i], hash[i], add[i]) != 0)
+                return RS_ERR_NOMEM;
+        }
+    }
     return RS_OK;
 }
 
@@ -204,18 +263,9 @@ rs_err_e rs_stats_merge(rs_stats_t *dst, rs_stats_t *src)
         d->docs += s->docs;
         d->talk_ms += s->talk_ms;
     }
-    for (size_t i = 0; i < src->bigrams.n; i++) {
-        uint32_t key[2];
-        memcpy(key, rs_dict_key(&src->bigrams, i, NULL), sizeof key);
-        key[0] = tmap[key[0]];
-        key[1] = tmap[key[1]];
-        const int64_t id = rs_dict_put(&dst->bigrams, key, sizeof key, rs_hash64(key, sizeof key), NULL);
-        if (id < 0) {
-            e = RS_ERR_NOMEM;
-            goto out;
-        }
-        *(uint64_t *)rs_dict_val(&dst->bigrams, (size_t)id) += *(const uint64_t *)rs_dict_val(&src->bigrams, i);
-    }
+    e = rs_bigrams_merge(&dst->bigrams, &src->bigrams, tmap);
+    if (e != RS_OK)
+        goto out;
     e = rs_lexstats_merge(&dst->topics, &src->topics, smap);
     if (e == RS_OK)
         e = rs_lexstats_merge(&dst->entities, &src->entities, smap);

@@ -20,6 +20,7 @@
 
 #include "dict.h" /* rs_dict_t */
 #include "doc.h"  /* rs_doc_meta_t, rs_format_e, rs_strlist_t */
+#include "pairs.h" /* rs_pairs_t */
 #include "error.h" /* rs_err_e */
 
 typedef struct rs_term_val {
@@ -66,7 +67,7 @@ typedef struct rs_stats {
     uint64_t labelled_tokens; /* tokens in named speakers' turns */
     uint64_t doc_seq;         /* documents begun here (marks last_doc) */
     rs_dict_t terms;    /* folded term -> rs_term_val_t */
-    rs_dict_t bigrams;  /* {uint32 a, uint32 b} term ids -> uint64 count */
+    rs_pairs_t bigrams; /* rs_pair_key(a, b) of term ids -> count */
     rs_dict_t speakers; /* name -> rs_speaker_val_t */
     rs_lexstats_t topics, entities;
     rs_docrec_t *docs;
@@ -79,6 +80,11 @@ typedef struct rs_stats {
 rs_err_e rs_stats_init(rs_stats_t *s, size_t topic_cats, size_t topic_pats, size_t entity_cats,
                        size_t entity_pats);
 void rs_stats_free(rs_stats_t *s);
+
+/* Empties s for reuse after its counts were merged elsewhere: counts to
+ * zero, tables emptied (their memory kept when at most keep_slots index
+ * slots each), document records and notes dropped. Can't fail. */
+void rs_stats_clear(rs_stats_t *s, size_t keep_slots);
 
 /* Adds src's counts into dst (same lexicon sizes). src is left empty of its
  * document records and notes (moved), its counts untouched. */

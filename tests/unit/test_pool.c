@@ -43,6 +43,7 @@ typedef struct run_cfg {
     unsigned jobs;
     uint64_t shard;
     int lexicons;
+    size_t flush; /* rs_scan_opts_t.flush_entries */
 } run_cfg_t;
 
 /* The report without its run line; *run_out (when not NULL) gets the run
@@ -50,7 +51,8 @@ typedef struct run_cfg {
 static char *report(const char *const *paths, size_t n, run_cfg_t c, rs_run_info_t *run_out)
 {
     static const char *const topics[] = {TOPICS}, *const entities[] = {ENTITIES};
-    rs_scan_opts_t o = {.paths = paths, .npaths = n, .jobs = c.jobs, .shard_bytes = c.shard};
+    rs_scan_opts_t o = {.paths = paths, .npaths = n, .jobs = c.jobs, .shard_bytes = c.shard,
+                       .flush_entries = c.flush};
     if (c.lexicons) {
         o.topic_files = topics;
         o.ntopic_files = 1;
@@ -116,17 +118,32 @@ static size_t list_files(const char *dir, char ***out)
 Test(pool, fixtures_identical_for_any_jobs_and_shards)
 {
     const char *paths[] = {FMTDIR, SAMPLEDIR};
-    char *want = report(paths, 2, (run_cfg_t){1, 0, 1}, NULL);
+    char *want = report(paths, 2, (run_cfg_t){1, 0, 1, 0}, NULL);
     cr_assert(strstr(want, "\"documents\": ") != NULL);
     static const uint64_t shards[] = {4096, 16384, 65536, 0};
     for (unsigned j = 1; j <= 4; j++)
         for (size_t s = 0; s < sizeof shards / sizeof shards[0]; s++) {
             rs_run_info_t run;
-            char *got = report(paths, 2, (run_cfg_t){j, shards[s], 1}, &run);
+            char *got = report(paths, 2, (run_cfg_t){j, shards[s], 1, 0}, &run);
             cr_expect_str_eq(got, want, "-j %u --shard-size %llu differs from -j 1", j, (unsigned long long)shards[s]);
             cr_expect_eq(run.shard_bytes, shards[s] ? shards[s] : RS_DEFAULT_SHARD_BYTES);
             free(got);
         }
+    free(want);
+}
+
+/* Workers that flush their tables into the pool's after every shard (and
+ * so merge into tables that already hold other workers' counts, many times
+ * over) give the same report as one worker that never flushes. */
+Test(pool, fixtures_identical_when_workers_flush_after_every_shard)
+{
+    const char *paths[] = {FMTDIR, SAMPLEDIR};
+    char *want = report(paths, 2, (run_cfg_t){1, 0, 1, 0}, NULL);
+    for (unsigned j = 2; j <= 4; j++) {
+        char *got = report(paths, 2, (run_cfg_t){j, 4096, 1, 1}, NULL);
+        cr_expect_str_eq(got, want, "-j %u, 4 KiB shards, flushing after every shard, differs from -j 1", j);
+        free(got);
+    }
     free(want);
 }
 
@@ -150,9 +167,9 @@ Test(pool, fixtures_identical_in_any_order)
         mix[i - 1] = mix[k];
         mix[k] = t;
     }
-    char *want = report(fwd, n, (run_cfg_t){1, 0, 1}, NULL);
-    char *r1 = report(rev, n, (run_cfg_t){3, 4096, 1}, NULL);
-    char *r2 = report(mix, n, (run_cfg_t){2, 8192, 1}, NULL);
+    char *want = report(fwd, n, (run_cfg_t){1, 0, 1, 0}, NULL);
+    char *r1 = report(rev, n, (run_cfg_t){3, 4096, 1, 0}, NULL);
+    char *r2 = report(mix, n, (run_cfg_t){2, 8192, 1, 0}, NULL);
     cr_expect_str_eq(r1, want, "reversed order differs");
     cr_expect_str_eq(r2, want, "shuffled order differs (seed %u)", seed);
     free(want);
@@ -185,13 +202,15 @@ Test(pool, corpus_identical_for_any_jobs_and_shards, .timeout = 900)
     }
     const char *paths[] = {g.gl_pathv[0]};
     fprintf(stderr, "test_pool: corpus identity on %s\n", paths[0]);
-    char *want = report(paths, 1, (run_cfg_t){1, 0, 1}, NULL);
+    char *want = report(paths, 1, (run_cfg_t){1, 0, 1, 0}, NULL);
     cr_assert(strstr(want, "\"skipped\": []") != NULL, "the corpus scan skipped documents");
-    static const run_cfg_t cfgs[] = {{2, 4096, 1}, {3, 262144, 1}, {4, 1u << 20, 1}, {2, 0, 1}};
+    /* the last two flush workers' tables into the pool's many times */
+    static const run_cfg_t cfgs[] = {{2, 4096, 1, 0},      {3, 262144, 1, 0},       {4, 1u << 20, 1, 0},
+                                     {2, 0, 1, 0},         {2, 1u << 20, 1, 1u << 16}, {3, 65536, 1, 1}};
     for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++) {
         char *got = report(paths, 1, cfgs[i], NULL);
-        cr_expect_str_eq(got, want, "-j %u --shard-size %llu differs from -j 1", cfgs[i].jobs,
-                         (unsigned long long)cfgs[i].shard);
+        cr_expect_str_eq(got, want, "-j %u --shard-size %llu (flushing at %zu entries) differs from -j 1",
+                         cfgs[i].jobs, (unsigned long long)cfgs[i].shard, cfgs[i].flush);
         free(got);
     }
     free(want);
@@ -392,7 +411,7 @@ Test(pool, topology_and_pinning)
     cr_expect_geq(rs_default_workers(), 1);
     const char *paths[] = {FMTDIR};
     rs_run_info_t run;
-    free(report(paths, 1, (run_cfg_t){2, 0, 0}, &run));
+    free(report(paths, 1, (run_cfg_t){2, 0, 0, 0}, &run));
     cr_expect_eq(run.threads, 2);
     cr_assert_not_null(run.topology);
     cr_expect(strstr(run.topology, "core") != NULL, "%s", run.topology);
