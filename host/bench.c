@@ -1009,25 +1009,14 @@ static int rs_term_order(const void *x, const void *y)
     return rs_key_cmp(&rs_sort_vocab->terms, a, b);
 }
 
-static void rs_bigram_terms(const rs_stats_t *v, size_t id, uint32_t *a, uint32_t *b)
-{
-    const char *k = rs_dict_key(&v->bigrams, id, NULL);
-    uint32_t pair[2];
-    memcpy(pair, k, sizeof pair);
-    *a = pair[0];
-    *b = pair[1];
-}
-
 static int rs_bigram_order(const void *x, const void *y)
 {
-    const uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-    const uint64_t ca = *(const uint64_t *)rs_dict_val(&rs_sort_vocab->bigrams, a);
-    const uint64_t cb = *(const uint64_t *)rs_dict_val(&rs_sort_vocab->bigrams, b);
-    if (ca != cb)
-        return ca > cb ? -1 : 1;
+    const rs_pair_t *a = x, *b = y;
+    if (a->count != b->count)
+        return a->count > b->count ? -1 : 1;
     uint32_t a0, a1, b0, b1;
-    rs_bigram_terms(rs_sort_vocab, a, &a0, &a1);
-    rs_bigram_terms(rs_sort_vocab, b, &b0, &b1);
+    rs_pair_split(a->key, &a0, &a1);
+    rs_pair_split(b->key, &b0, &b1);
     const int c = rs_key_cmp(&rs_sort_vocab->terms, a0, b0);
     return c ? c : rs_key_cmp(&rs_sort_vocab->terms, a1, b1);
 }
@@ -1057,7 +1046,8 @@ rs_err_e rs_bench_lexicon(rs_lexicon_t *lex, const rs_stats_t *vocab, size_t ent
     if (tsv)
         *tsv = NULL;
     const size_t nt = vocab->terms.n, nb = vocab->bigrams.n;
-    uint32_t *terms = malloc((nt ? nt : 1) * sizeof *terms), *bigr = malloc((nb ? nb : 1) * sizeof *bigr);
+    uint32_t *terms = malloc((nt ? nt : 1) * sizeof *terms);
+    rs_pair_t *bigr = malloc((nb ? nb : 1) * sizeof *bigr);
     uint32_t *rank = malloc((nt ? nt : 1) * sizeof *rank), *succ = malloc((nt ? nt : 1) * sizeof *succ);
     rs_buf_t out = {0};
     rs_dict_t seen;
@@ -1085,17 +1075,17 @@ rs_err_e rs_bench_lexicon(rs_lexicon_t *lex, const rs_stats_t *vocab, size_t ent
             terms[nw++] = terms[i];
     }
     size_t nbc = 0;
-    for (size_t i = 0; i < nb; i++) {
+    uint64_t pos = 0;
+    for (const rs_pair_t *g; (g = rs_pairs_next(&vocab->bigrams, &pos)) != NULL;) {
         uint32_t a, b;
-        rs_bigram_terms(vocab, i, &a, &b);
-        if (*(const uint64_t *)rs_dict_val(&vocab->bigrams, i) >= 2 && rank[a] >= RS_LEX_SKIP_TOP
-            && rank[b] >= RS_LEX_SKIP_TOP)
-            bigr[nbc++] = (uint32_t)i;
+        rs_pair_split(g->key, &a, &b);
+        if (g->count >= 2 && rank[a] >= RS_LEX_SKIP_TOP && rank[b] >= RS_LEX_SKIP_TOP)
+            bigr[nbc++] = *g;
     }
     qsort(bigr, nbc, sizeof *bigr, rs_bigram_order);
     for (size_t i = 0; i < nbc; i++) { /* the most frequent follower of each term */
         uint32_t a, b;
-        rs_bigram_terms(vocab, bigr[i], &a, &b);
+        rs_pair_split(bigr[i].key, &a, &b);
         if (succ[a] == UINT32_MAX)
             succ[a] = b;
     }
@@ -1117,7 +1107,7 @@ rs_err_e rs_bench_lexicon(rs_lexicon_t *lex, const rs_stats_t *vocab, size_t ent
             rs_buf_put(&p, k, len);
         } else if (kind < 17) {
             uint32_t a, b;
-            rs_bigram_terms(vocab, bigr[rs_pick_rank(&r, nbc)], &a, &b);
+            rs_pair_split(bigr[rs_pick_rank(&r, nbc)].key, &a, &b);
             const char *k = rs_dict_key(&vocab->terms, a, &len);
             rs_buf_put(&p, k, len);
             rs_buf_str(&p, " ");
@@ -1278,23 +1268,23 @@ rs_err_e rs_bench_check_stats(const char *what, const rs_stats_t *ref, const rs_
                                 what, kl, k, (unsigned long long)b->count, (unsigned long long)b->docs,
                                 (unsigned long long)a->count, (unsigned long long)a->docs);
     }
-    for (size_t i = 0; i < ref->bigrams.n; i++) {
+    uint64_t pos = 0;
+    for (const rs_pair_t *e; (e = rs_pairs_next(&ref->bigrams, &pos)) != NULL;) {
         uint32_t pa, pb;
-        rs_bigram_terms(ref, i, &pa, &pb);
+        rs_pair_split(e->key, &pa, &pb);
         const int64_t ga = rs_find_same_key(&ref->terms, pa, &got->terms);
         const int64_t gb = rs_find_same_key(&ref->terms, pb, &got->terms);
-        int64_t g = -1;
+        uint64_t b = 0;
         if (ga >= 0 && gb >= 0) {
-            const uint32_t pair[2] = {(uint32_t)ga, (uint32_t)gb};
-            g = rs_dict_get(&got->bigrams, pair, sizeof pair, rs_hash64(pair, sizeof pair));
+            const uint64_t key = rs_pair_key((uint32_t)ga, (uint32_t)gb);
+            b = rs_pairs_get(&got->bigrams, key, rs_pairs_hash(key));
         }
         size_t la, lb;
         const char *ka = rs_dict_key(&ref->terms, pa, &la), *kb = rs_dict_key(&ref->terms, pb, &lb);
         const int ia = la > 40 ? 40 : (int)la, ib = lb > 40 ? 40 : (int)lb;
-        if (g < 0)
+        if (!b)
             return rs_error_set(err, RS_ERR_INTERNAL, "%s: bigram '%.*s %.*s' is missing", what, ia, ka, ib, kb);
-        const uint64_t a = *(const uint64_t *)rs_dict_val(&ref->bigrams, i);
-        const uint64_t b = *(const uint64_t *)rs_dict_val(&got->bigrams, (size_t)g);
+        const uint64_t a = e->count;
         if (a != b)
             return rs_error_set(err, RS_ERR_INTERNAL, "%s: bigram '%.*s %.*s' counted %llu times, the scalar reference %llu",
                                 what, ia, ka, ib, kb, (unsigned long long)b, (unsigned long long)a);
@@ -1790,24 +1780,19 @@ static rs_err_e rs_pass_count(rs_env_t *e, int full, rs_bench_sum_t *sum)
                 v->docs++;
             }
             if (prev >= 0) {
-                const uint32_t pair[2] = {(uint32_t)prev, (uint32_t)id};
-                memcpy(&e->bkey[nb], pair, sizeof pair);
-                e->bhash[nb] = rs_hash64(pair, sizeof pair);
+                e->bkey[nb] = rs_pair_key((uint32_t)prev, (uint32_t)id);
+                e->bhash[nb] = rs_pairs_hash(e->bkey[nb]);
                 nb++;
             }
             prev = id;
         }
         for (size_t i = 0; i < nb; i++) {
             if (i + RS_BENCH_AHEAD < nb)
-                rs_dict_prefetch(&st.bigrams, e->bhash[i + RS_BENCH_AHEAD]);
-            if (i + RS_BENCH_AHEAD / 2 < nb)
-                rs_dict_prefetch_rec(&st.bigrams, e->bhash[i + RS_BENCH_AHEAD / 2]);
-            const int64_t b = rs_dict_put(&st.bigrams, &e->bkey[i], sizeof e->bkey[i], e->bhash[i], NULL);
-            if (b < 0) {
+                rs_pairs_prefetch(&st.bigrams, e->bhash[i + RS_BENCH_AHEAD]);
+            if (rs_pairs_add(&st.bigrams, e->bkey[i], e->bhash[i], 1) != 0) {
                 rs_stats_free(&st);
                 return RS_ERR_NOMEM;
             }
-            (*(uint64_t *)rs_dict_val(&st.bigrams, (size_t)b))++;
         }
         counted += w.n;
     }

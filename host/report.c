@@ -43,22 +43,22 @@ static int rs_cmp_terms(uint32_t a, uint32_t b)
     return c ? c : strcmp(rs_term(a), rs_term(b));
 }
 
-static const uint32_t *rs_bigram_key(uint32_t id)
+/* Bigrams by count, then by their terms' bytes. */
+static int rs_cmp_bigrams(const rs_pair_t *x, const rs_pair_t *y)
 {
-    return (const uint32_t *)rs_dict_key(&rs_cmp_st->bigrams, id, NULL);
-}
-
-static int rs_cmp_bigrams(uint32_t a, uint32_t b)
-{
-    const int c = rs_cmp_u64_desc(*(const uint64_t *)rs_dict_val(&rs_cmp_st->bigrams, a),
-                                  *(const uint64_t *)rs_dict_val(&rs_cmp_st->bigrams, b));
+    const int c = rs_cmp_u64_desc(x->count, y->count);
     if (c)
         return c;
-    uint32_t ka[2], kb[2];
-    memcpy(ka, rs_bigram_key(a), sizeof ka);
-    memcpy(kb, rs_bigram_key(b), sizeof kb);
-    const int d = strcmp(rs_term(ka[0]), rs_term(kb[0]));
-    return d ? d : strcmp(rs_term(ka[1]), rs_term(kb[1]));
+    uint32_t a0, a1, b0, b1;
+    rs_pair_split(x->key, &a0, &a1);
+    rs_pair_split(y->key, &b0, &b1);
+    const int d = strcmp(rs_term(a0), rs_term(b0));
+    return d ? d : strcmp(rs_term(a1), rs_term(b1));
+}
+
+static int rs_qsort_bigrams(const void *a, const void *b)
+{
+    return rs_cmp_bigrams(a, b);
 }
 
 static int rs_cmp_speakers(uint32_t a, uint32_t b)
@@ -147,6 +147,50 @@ static uint32_t *rs_top_k(size_t n, size_t k, rs_cmp_fn cmp, size_t *out_n)
     return h;
 }
 
+/* The k first bigrams under rs_cmp_bigrams, sorted: the bounded heap of
+ * rs_top_k, over the table's slots (bigrams have no ids). */
+static rs_pair_t *rs_top_bigrams(const rs_pairs_t *p, size_t k, size_t *out_n)
+{
+    if (k > p->n)
+        k = p->n;
+    rs_pair_t *h = malloc((k ? k : 1) * sizeof *h);
+    if (!h)
+        return NULL;
+    size_t hn = 0;
+    uint64_t pos = 0;
+    for (const rs_pair_t *e; k && (e = rs_pairs_next(p, &pos)) != NULL;) {
+        const rs_pair_t x = *e;
+        size_t j;
+        if (hn < k) {
+            j = hn++;
+            while (j > 0 && rs_cmp_bigrams(&h[(j - 1) / 2], &x) < 0) {
+                h[j] = h[(j - 1) / 2];
+                j = (j - 1) / 2;
+            }
+            h[j] = x;
+            continue;
+        }
+        if (rs_cmp_bigrams(&x, &h[0]) >= 0)
+            continue;
+        j = 0;
+        for (;;) {
+            size_t c = 2 * j + 1;
+            if (c >= hn)
+                break;
+            if (c + 1 < hn && rs_cmp_bigrams(&h[c + 1], &h[c]) > 0)
+                c++;
+            if (rs_cmp_bigrams(&h[c], &x) <= 0)
+                break;
+            h[j] = h[c];
+            j = c;
+        }
+        h[j] = x;
+    }
+    qsort(h, hn, sizeof *h, rs_qsort_bigrams);
+    *out_n = hn;
+    return h;
+}
+
 rs_err_e rs_report_view_build(rs_report_view_t *v, const rs_stats_t *st, const rs_lexicon_t *topics,
                               const rs_lexicon_t *entities, size_t top)
 {
@@ -158,7 +202,7 @@ rs_err_e rs_report_view_build(rs_report_view_t *v, const rs_stats_t *st, const r
     rs_cmp_st = st;
     v->speakers = rs_sorted_all(st->speakers.n, rs_cmp_speakers);
     v->terms = rs_top_k(st->terms.n, top, rs_cmp_terms, &v->nterms);
-    v->bigrams = rs_top_k(st->bigrams.n, top, rs_cmp_bigrams, &v->nbigrams);
+    v->bigrams = rs_top_bigrams(&st->bigrams, top, &v->nbigrams);
     rs_cmp_ls = &st->topics;
     rs_cmp_lex = topics;
     v->topic_order = rs_sorted_all(st->topics.ncat, rs_cmp_cats);
@@ -193,26 +237,26 @@ void rs_report_view_free(rs_report_view_t *v)
 
 /* Pairs (other, hits) for one category (by_cat) or one speaker, sorted by
  * hits then name. */
-typedef struct rs_pair {
+typedef struct rs_hits {
     uint32_t other;
     uint64_t hits;
     const char *name;
-} rs_pair_t;
+} rs_hits_t;
 
-static int rs_cmp_pairs(const void *a, const void *b)
+static int rs_cmp_hits(const void *a, const void *b)
 {
-    const rs_pair_t *x = a, *y = b;
+    const rs_hits_t *x = a, *y = b;
     const int c = rs_cmp_u64_desc(x->hits, y->hits);
     return c ? c : strcmp(x->name, y->name);
 }
 
 /* Collects by_speaker entries whose key[field] == want; names from the
  * other field. Caller frees. */
-static rs_pair_t *rs_pairs(const rs_stats_t *st, const rs_lexstats_t *ls, const rs_lexicon_t *lex, int field,
+static rs_hits_t *rs_hits_of(const rs_stats_t *st, const rs_lexstats_t *ls, const rs_lexicon_t *lex, int field,
                            uint32_t want, size_t *n_out)
 {
     size_t n = 0, cap = 8;
-    rs_pair_t *p = malloc(cap * sizeof *p);
+    rs_hits_t *p = malloc(cap * sizeof *p);
     if (!p)
         return NULL;
     for (size_t i = 0; i < ls->by_speaker.n; i++) {
@@ -222,7 +266,7 @@ static rs_pair_t *rs_pairs(const rs_stats_t *st, const rs_lexstats_t *ls, const 
             continue;
         if (n == cap) {
             cap *= 2;
-            rs_pair_t *q = realloc(p, cap * sizeof *q);
+            rs_hits_t *q = realloc(p, cap * sizeof *q);
             if (!q) {
                 free(p);
                 return NULL;
@@ -235,28 +279,28 @@ static rs_pair_t *rs_pairs(const rs_stats_t *st, const rs_lexstats_t *ls, const 
         p[n].name = field == 0 ? rs_dict_key(&st->speakers, other, NULL) : lex->cat[other].name;
         n++;
     }
-    qsort(p, n, sizeof *p, rs_cmp_pairs);
+    qsort(p, n, sizeof *p, rs_cmp_hits);
     *n_out = n;
     return p;
 }
 
 /* Patterns of category c with hits, sorted. */
-static rs_pair_t *rs_pattern_pairs(const rs_lexstats_t *ls, const rs_lexicon_t *lex, size_t c, size_t *n_out)
+static rs_hits_t *rs_pattern_hits(const rs_lexstats_t *ls, const rs_lexicon_t *lex, size_t c, size_t *n_out)
 {
     size_t base = 0;
     for (size_t i = 0; i < c; i++)
         base += lex->cat[i].n;
     const rs_lex_category_t *cat = &lex->cat[c];
-    rs_pair_t *p = malloc((cat->n ? cat->n : 1) * sizeof *p);
+    rs_hits_t *p = malloc((cat->n ? cat->n : 1) * sizeof *p);
     if (!p)
         return NULL;
     size_t n = 0;
     for (size_t k = 0; k < cat->n; k++) {
         const uint64_t h = base + k < ls->npat ? ls->pat_hits[base + k] : 0;
         if (h)
-            p[n++] = (rs_pair_t){(uint32_t)k, h, cat->pat[k].text};
+            p[n++] = (rs_hits_t){(uint32_t)k, h, cat->pat[k].text};
     }
-    qsort(p, n, sizeof *p, rs_cmp_pairs);
+    qsort(p, n, sizeof *p, rs_cmp_hits);
     *n_out = n;
     return p;
 }
@@ -299,7 +343,7 @@ static void rs_json_key(FILE *f, int indent, const char *k)
     fputs(": ", f);
 }
 
-static void rs_json_pairs(FILE *f, const rs_pair_t *p, size_t n)
+static void rs_json_hits(FILE *f, const rs_hits_t *p, size_t n)
 {
     fputc('{', f);
     for (size_t i = 0; i < n; i++) {
@@ -348,8 +392,8 @@ static rs_err_e rs_json_lex(FILE *f, const rs_report_view_t *v, const rs_lexstat
     for (size_t i = 0; i < ls->ncat; i++) {
         const uint32_t c = order[i];
         size_t ns = 0, np = 0;
-        rs_pair_t *sp = rs_pairs(v->st, ls, lex, 0, c, &ns);
-        rs_pair_t *pp = rs_pattern_pairs(ls, lex, c, &np);
+        rs_hits_t *sp = rs_hits_of(v->st, ls, lex, 0, c, &ns);
+        rs_hits_t *pp = rs_pattern_hits(ls, lex, c, &np);
         if (!sp || !pp) {
             free(sp);
             free(pp);
@@ -359,9 +403,9 @@ static rs_err_e rs_json_lex(FILE *f, const rs_report_view_t *v, const rs_lexstat
         rs_json_str(f, lex->cat[c].name);
         fprintf(f, ", \"hits\": %" PRIu64 ", \"documents\": %" PRIu64 ",\n     \"speakers\": ", ls->cat[c].hits,
                 ls->cat[c].docs);
-        rs_json_pairs(f, sp, ns);
+        rs_json_hits(f, sp, ns);
         fprintf(f, ",\n     \"%s\": ", pattern_key);
-        rs_json_pairs(f, pp, np);
+        rs_json_hits(f, pp, np);
         fputc('}', f);
         free(sp);
         free(pp);
@@ -395,7 +439,7 @@ rs_err_e rs_report_json(FILE *f, const rs_report_view_t *v, const rs_run_info_t 
         const uint32_t s = v->speakers[i];
         const rs_speaker_val_t *sv = rs_dict_val(&st->speakers, s);
         size_t nt = 0;
-        rs_pair_t *tp = rs_pairs(st, &st->topics, v->topics, 1, s, &nt);
+        rs_hits_t *tp = rs_hits_of(st, &st->topics, v->topics, 1, s, &nt);
         if (!tp)
             return RS_ERR_NOMEM;
         fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
@@ -405,7 +449,7 @@ rs_err_e rs_report_json(FILE *f, const rs_report_view_t *v, const rs_run_info_t 
                 ", \"documents\": %" PRIu64 ", \"seconds\": %" PRIu64 ".%03u,\n     \"topics\": ",
                 sv->turns, sv->tokens, rs_share(sv->tokens, st->labelled_tokens), sv->questions, sv->docs,
                 sv->talk_ms / 1000, (unsigned)(sv->talk_ms % 1000));
-        rs_json_pairs(f, tp, nt);
+        rs_json_hits(f, tp, nt);
         fputc('}', f);
         free(tp);
     }
@@ -432,7 +476,7 @@ rs_err_e rs_report_json(FILE *f, const rs_report_view_t *v, const rs_run_info_t 
     fputc('[', f);
     for (size_t i = 0; i < v->nbigrams; i++) {
         uint32_t key[2];
-        memcpy(key, rs_dict_key(&st->bigrams, v->bigrams[i], NULL), sizeof key);
+        rs_pair_split(v->bigrams[i].key, &key[0], &key[1]);
         const char *a = rs_dict_key(&st->terms, key[0], NULL), *b = rs_dict_key(&st->terms, key[1], NULL);
         const size_t la = strlen(a), lb = strlen(b);
         char *both = malloc(la + lb + 2);
@@ -443,7 +487,7 @@ rs_err_e rs_report_json(FILE *f, const rs_report_view_t *v, const rs_run_info_t 
         memcpy(both + la + 1, b, lb + 1);
         fputs(i ? ",\n    {\"bigram\": " : "\n    {\"bigram\": ", f);
         rs_json_str(f, both);
-        fprintf(f, ", \"count\": %" PRIu64 "}", *(const uint64_t *)rs_dict_val(&st->bigrams, v->bigrams[i]));
+        fprintf(f, ", \"count\": %" PRIu64 "}", v->bigrams[i].count);
         free(both);
     }
     fputs(v->nbigrams ? "\n  ],\n" : "],\n", f);
@@ -563,7 +607,7 @@ static rs_err_e rs_csv_lex(const char *dir, const rs_report_view_t *v, const rs_
     RS_CSV_BEGIN(name, header);
     for (size_t i = 0; i < ls->ncat; i++) {
         size_t n = 0;
-        rs_pair_t *p = rs_pairs(v->st, ls, lex, 0, order[i], &n);
+        rs_hits_t *p = rs_hits_of(v->st, ls, lex, 0, order[i], &n);
         if (!p) {
             fclose(f);
             return RS_ERR_NOMEM;
@@ -582,7 +626,7 @@ static rs_err_e rs_csv_lex(const char *dir, const rs_report_view_t *v, const rs_
     RS_CSV_BEGIN(name, header);
     for (size_t i = 0; i < ls->ncat; i++) {
         size_t n = 0;
-        rs_pair_t *p = rs_pattern_pairs(ls, lex, order[i], &n);
+        rs_hits_t *p = rs_pattern_hits(ls, lex, order[i], &n);
         if (!p) {
             fclose(f);
             return RS_ERR_NOMEM;
@@ -625,7 +669,7 @@ rs_err_e rs_report_csv(const char *dir, const rs_report_view_t *v, rs_error_t *e
     RS_CSV_BEGIN("speaker_topics.csv", "speaker,topic,hits");
     for (size_t i = 0; i < st->speakers.n; i++) {
         size_t n = 0;
-        rs_pair_t *p = rs_pairs(st, &st->topics, v->topics, 1, v->speakers[i], &n);
+        rs_hits_t *p = rs_hits_of(st, &st->topics, v->topics, 1, v->speakers[i], &n);
         if (!p) {
             fclose(f);
             return RS_ERR_NOMEM;
@@ -654,11 +698,11 @@ rs_err_e rs_report_csv(const char *dir, const rs_report_view_t *v, rs_error_t *e
     RS_CSV_BEGIN("bigrams.csv", "first,second,count");
     for (size_t i = 0; i < v->nbigrams; i++) {
         uint32_t key[2];
-        memcpy(key, rs_dict_key(&st->bigrams, v->bigrams[i], NULL), sizeof key);
+        rs_pair_split(v->bigrams[i].key, &key[0], &key[1]);
         rs_csv_field(f, rs_dict_key(&st->terms, key[0], NULL));
         fputc(',', f);
         rs_csv_field(f, rs_dict_key(&st->terms, key[1], NULL));
-        fprintf(f, ",%" PRIu64 "\n", *(const uint64_t *)rs_dict_val(&st->bigrams, v->bigrams[i]));
+        fprintf(f, ",%" PRIu64 "\n", v->bigrams[i].count);
     }
     RS_CSV_END;
 
@@ -754,7 +798,7 @@ static void rs_table_lex(FILE *f, const rs_report_view_t *v, const rs_lexstats_t
         rs_num(h, sizeof h, ls->cat[c].hits);
         rs_num(d, sizeof d, ls->cat[c].docs);
         size_t n = 0;
-        rs_pair_t *p = rs_pairs(v->st, ls, lex, 0, c, &n);
+        rs_hits_t *p = rs_hits_of(v->st, ls, lex, 0, c, &n);
         rs_cell(f, lex->cat[c].name, 28);
         fprintf(f, " %12s %9s  %s\n", h, d, (p && n) ? p[0].name : "-");
         free(p);
@@ -816,10 +860,10 @@ rs_err_e rs_report_table(FILE *f, const rs_report_view_t *v, const rs_run_info_t
             if (i < v->nbigrams) {
                 uint32_t key[2];
                 char both[512];
-                memcpy(key, rs_dict_key(&st->bigrams, v->bigrams[i], NULL), sizeof key);
+                rs_pair_split(v->bigrams[i].key, &key[0], &key[1]);
                 snprintf(both, sizeof both, "%s %s", rs_dict_key(&st->terms, key[0], NULL),
                          rs_dict_key(&st->terms, key[1], NULL));
-                rs_num(a, sizeof a, *(const uint64_t *)rs_dict_val(&st->bigrams, v->bigrams[i]));
+                rs_num(a, sizeof a, v->bigrams[i].count);
                 rs_cell(f, both, 28);
                 fprintf(f, " %12s", a);
             }

@@ -38,7 +38,7 @@ typedef struct rs_report_view {
     uint32_t *speakers; /* all, sorted */
     uint32_t *terms;    /* top N, sorted */
     size_t nterms;
-    uint32_t *bigrams; /* top N, sorted */
+    rs_pair_t *bigrams; /* top N, sorted */
     size_t nbigrams;
     uint32_t *topic_order, *entity_order;
     uint32_t *docs;                    /* sorted by path */

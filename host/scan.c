@@ -112,19 +112,14 @@ static rs_err_e rs_scratch_reserve(rs_scanner_t *sc, size_t n)
 }
 
 /* Adds one to the bigram of each key, in a pipeline: while key i is
- * counted, the index slot of key i + AHEAD and the record of key
- * i + AHEAD / 2 are already on their way from memory. */
-static rs_err_e rs_count_bigrams(rs_dict_t *bg, const uint64_t *key, const uint64_t *hash, size_t n)
+ * counted, the slot of key i + AHEAD is already on its way from memory. */
+static rs_err_e rs_count_bigrams(rs_pairs_t *bg, const uint64_t *key, const uint64_t *hash, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (i + RS_PREFETCH_AHEAD < n)
-            rs_dict_prefetch(bg, hash[i + RS_PREFETCH_AHEAD]);
-        if (i + RS_PREFETCH_AHEAD / 2 < n)
-            rs_dict_prefetch_rec(bg, hash[i + RS_PREFETCH_AHEAD / 2]);
-        const int64_t b = rs_dict_put(bg, &key[i], sizeof key[i], hash[i], NULL);
-        if (b < 0)
+            rs_pairs_prefetch(bg, hash[i + RS_PREFETCH_AHEAD]);
+        if (rs_pairs_add(bg, key[i], hash[i], 1) != 0)
             return RS_ERR_NOMEM;
-        (*(uint64_t *)rs_dict_val(bg, (size_t)b))++;
     }
     return RS_OK;
 }
@@ -154,10 +149,8 @@ static rs_err_e rs_win_consume(rs_seg_run_t *r, size_t upto)
             v->docs++;
         }
         if (r->prev >= 0) {
-            /* the key is the pair {prev, id} as two uint32 in memory order */
-            const uint32_t pair[2] = {(uint32_t)r->prev, (uint32_t)id};
-            memcpy(&sc->bkey[nb], pair, sizeof pair);
-            sc->bhash[nb] = rs_hash64(pair, sizeof pair);
+            sc->bkey[nb] = rs_pair_key((uint32_t)r->prev, (uint32_t)id);
+            sc->bhash[nb] = rs_pairs_hash(sc->bkey[nb]);
             nb++;
         }
         r->prev = id;

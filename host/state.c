@@ -54,7 +54,9 @@ typedef struct {
 typedef struct { char *path, *message; } rs_note_mirror_t;
 typedef struct {
     uint64_t documents, bytes, tokens, turns, invalid_bytes, labelled_tokens, doc_seq;
-    rs_dict_t terms, bigrams, speakers;
+    rs_dict_t terms;
+    rs_pairs_t bigrams;
+    rs_dict_t speakers;
     rs_lexstats_t topics, entities;
     rs_docrec_t *docs;
     size_t ndocs, docs_cap;
@@ -355,12 +357,13 @@ static void rs_wr_body(rs_wr_t *w, const rs_stats_t *st, const rs_lexicon_t *top
         rs_wr_u64(w, v->docs);
     }
     rs_wr_u64(w, st->bigrams.n);
-    for (size_t i = 0; i < st->bigrams.n && w->e == RS_OK; i++) {
-        uint32_t key[2];
-        memcpy(key, rs_dict_key(&st->bigrams, i, NULL), sizeof key);
-        rs_wr_u32(w, key[0]);
-        rs_wr_u32(w, key[1]);
-        rs_wr_u64(w, *(const uint64_t *)rs_dict_val(&st->bigrams, i));
+    uint64_t pos = 0;
+    for (const rs_pair_t *e; w->e == RS_OK && (e = rs_pairs_next(&st->bigrams, &pos)) != NULL;) {
+        uint32_t a, b;
+        rs_pair_split(e->key, &a, &b);
+        rs_wr_u32(w, a);
+        rs_wr_u32(w, b);
+        rs_wr_u64(w, e->count);
     }
     rs_wr_u64(w, st->speakers.n);
     for (size_t i = 0; i < st->speakers.n; i++) {
@@ -807,17 +810,27 @@ static void rs_rd_body(rs_rd_t *r, rs_state_t *s)
     }
     const size_t nbig = rs_rd_count(r, rs_rd_u64(r), 16, UINT32_MAX - 1, "bigrams");
     for (size_t i = 0; i < nbig && r->e == RS_OK; i++) {
-        const uint32_t key[2] = {rs_rd_u32(r), rs_rd_u32(r)};
+        const uint32_t a = rs_rd_u32(r), b = rs_rd_u32(r);
         const uint64_t count = rs_rd_u64(r);
         if (r->e != RS_OK)
             return;
-        if (key[0] >= nterms || key[1] >= nterms) {
-            rs_rd_fail(r, "bigram (%u, %u) names a term out of range", (unsigned)key[0], (unsigned)key[1]);
+        if (a >= nterms || b >= nterms) {
+            rs_rd_fail(r, "bigram (%u, %u) names a term out of range", (unsigned)a, (unsigned)b);
             return;
         }
-        const int64_t id = rs_rd_key(r, &st->bigrams, key, sizeof key, "a bigram");
-        if (id >= 0)
-            *(uint64_t *)rs_dict_val(&st->bigrams, (size_t)id) = count;
+        if (count == 0) {
+            rs_rd_fail(r, "bigram (%u, %u) is counted 0 times", (unsigned)a, (unsigned)b);
+            return;
+        }
+        const uint64_t key = rs_pair_key(a, b), hash = rs_pairs_hash(key);
+        if (rs_pairs_get(&st->bigrams, key, hash)) {
+            rs_rd_fail(r, "a bigram listed twice");
+            return;
+        }
+        if (rs_pairs_add(&st->bigrams, key, hash, count) != 0) {
+            rs_rd_nomem(r);
+            return;
+        }
     }
     const size_t nspk = rs_rd_count(r, rs_rd_u64(r), 44, UINT32_MAX - 1, "speakers");
     for (size_t i = 0; i < nspk && r->e == RS_OK; i++) {

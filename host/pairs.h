@@ -1,0 +1,98 @@
+/*
+ * pairs.h - rs_pairs_t, exact counts of 64-bit keys in a compact hash table:
+ * the bigrams of rs_stats_t (a key is two uint32 term ids in memory order),
+ * which outnumber every other table of a scan by far (tens of millions of
+ * distinct pairs in a few GB of text).
+ *
+ * Each slot is the key and its count, 16 bytes, with no id, hash or key
+ * arena beside it (rs_dict_t spends about 70 bytes an entry); a count of 0
+ * marks an empty slot. The table is cut into RS_PAIRS_PARTS parts by the
+ * top 8 bits of the hash, each an open-addressing table with linear probing
+ * that grows by half when 80% full, so one part at a time is rehashed (a
+ * growth never needs twice the table's memory) and the slots in use stay
+ * between 53% and 80% of those allocated.
+ *
+ * Slot order depends on the order keys were added: callers that need an
+ * order (reports) sort. Not thread-safe: one thread at a time per table.
+ */
+#ifndef RS_PAIRS_H
+#define RS_PAIRS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RS_PAIRS_PARTS 256
+
+typedef struct rs_pair {
+    uint64_t key;
+    uint64_t count; /* 0: the slot is empty */
+} rs_pair_t;
+
+typedef struct rs_pairs_part {
+    rs_pair_t *slot;
+    uint32_t cap, n;
+} rs_pairs_part_t;
+
+typedef struct rs_pairs {
+    rs_pairs_part_t part[RS_PAIRS_PARTS];
+    size_t n; /* keys held */
+} rs_pairs_t;
+
+/* An empty table (allocates nothing). Can't fail. */
+void rs_pairs_init(rs_pairs_t *p);
+void rs_pairs_free(rs_pairs_t *p);
+
+/* Empties p for reuse, keeping the memory of parts of at most
+ * keep_slots / RS_PAIRS_PARTS slots. Can't fail. */
+void rs_pairs_clear(rs_pairs_t *p, size_t keep_slots);
+
+/* The hash that every call below takes for key. */
+uint64_t rs_pairs_hash(uint64_t key);
+
+/* Adds n (> 0; 0 does nothing) to key's count, inserting it when absent.
+ * Returns -1 when out of memory (p is unchanged). */
+int rs_pairs_add(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n);
+
+/* key's count, 0 when absent. */
+uint64_t rs_pairs_get(const rs_pairs_t *p, uint64_t key, uint64_t hash);
+
+static inline rs_pairs_part_t *rs_pairs_part_of(const rs_pairs_t *p, uint64_t hash)
+{
+    return (rs_pairs_part_t *)&p->part[hash >> 56];
+}
+
+static inline size_t rs_pairs_slot_of(const rs_pairs_part_t *q, uint64_t hash)
+{
+    return (size_t)(((hash & 0xFFFFFFFFull) * q->cap) >> 32);
+}
+
+/* A hint that hash will be added soon. Can't fail. */
+static inline void rs_pairs_prefetch(const rs_pairs_t *p, uint64_t hash)
+{
+    const rs_pairs_part_t *q = rs_pairs_part_of(p, hash);
+    if (q->cap)
+        __builtin_prefetch(&q->slot[rs_pairs_slot_of(q, hash)]);
+}
+
+/* Walks the keys: start with *pos = 0; returns the next slot in use and
+ * advances *pos, or NULL at the end. */
+const rs_pair_t *rs_pairs_next(const rs_pairs_t *p, uint64_t *pos);
+
+/* The two uint32 of a key, and the key of two uint32. */
+static inline void rs_pair_split(uint64_t key, uint32_t *a, uint32_t *b)
+{
+    uint32_t v[2];
+    __builtin_memcpy(v, &key, sizeof v);
+    *a = v[0];
+    *b = v[1];
+}
+
+static inline uint64_t rs_pair_key(uint32_t a, uint32_t b)
+{
+    const uint32_t v[2] = {a, b};
+    uint64_t k;
+    __builtin_memcpy(&k, v, sizeof k);
+    return k;
+}
+
+#endif

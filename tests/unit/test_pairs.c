@@ -1,0 +1,117 @@
+/*
+ * test_pairs.c - rs_pairs_t (host/pairs.h) against a plain reference: a
+ * sorted array of (key, count), on seeded random keys (the seed is printed;
+ * RS_TEST_SEED repeats it) that make every part grow many times.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pairs.h"
+
+static uint64_t next_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t test_seed(void)
+{
+    const char *e = getenv("RS_TEST_SEED");
+    const uint64_t seed = e ? strtoull(e, NULL, 10) : (uint64_t)time(NULL);
+    fprintf(stderr, "test_pairs: seed %llu (RS_TEST_SEED=%llu repeats it)\n", (unsigned long long)seed,
+            (unsigned long long)seed);
+    return seed;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    const uint64_t x = ((const rs_pair_t *)a)->key, y = ((const rs_pair_t *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+Test(pairs, counts_equal_a_sorted_reference)
+{
+    uint64_t s = test_seed();
+    enum { DISTINCT = 200000, ADDS = 600000 };
+    uint64_t *keys = malloc(DISTINCT * sizeof *keys);
+    rs_pair_t *ref = calloc(DISTINCT, sizeof *ref);
+    cr_assert(keys && ref);
+    for (size_t i = 0; i < DISTINCT; i++)
+        keys[i] = i < 4 ? i : next_rand(&s); /* 0 is a key like any other */
+    rs_pairs_t p;
+    rs_pairs_init(&p);
+    for (size_t i = 0; i < ADDS; i++) {
+        /* skewed: low indices are added far more often */
+        const uint64_t r = next_rand(&s);
+        const size_t k = (size_t)((r % DISTINCT) * ((r >> 40) % DISTINCT) / DISTINCT);
+        const uint64_t n = 1 + (r >> 60);
+        cr_assert_eq(rs_pairs_add(&p, keys[k], rs_pairs_hash(keys[k]), n), 0);
+        ref[k].key = keys[k];
+        ref[k].count += n;
+    }
+    cr_assert_eq(rs_pairs_add(&p, 12345, rs_pairs_hash(12345), 0), 0, "adding 0 does nothing");
+    size_t nref = 0;
+    for (size_t i = 0; i < DISTINCT; i++)
+        if (ref[i].count)
+            ref[nref++] = ref[i];
+    qsort(ref, nref, sizeof *ref, cmp_key);
+    for (size_t i = 1; i < nref; i++)
+        cr_assert_neq(ref[i].key, ref[i - 1].key, "random keys collided: pick another seed");
+    cr_assert_eq(p.n, nref);
+    for (size_t i = 0; i < nref; i++)
+        cr_assert_eq(rs_pairs_get(&p, ref[i].key, rs_pairs_hash(ref[i].key)), ref[i].count, "key %zu", i);
+    cr_expect_eq(rs_pairs_get(&p, 12345, rs_pairs_hash(12345)), 0);
+
+    /* the walk visits every key once, and no empty slot */
+    rs_pair_t *seen = malloc((nref ? nref : 1) * sizeof *seen);
+    size_t ns = 0;
+    uint64_t pos = 0;
+    for (const rs_pair_t *e; (e = rs_pairs_next(&p, &pos)) != NULL;) {
+        cr_assert_lt(ns, nref);
+        cr_assert_gt(e->count, 0);
+        seen[ns++] = *e;
+    }
+    cr_assert_eq(ns, nref);
+    qsort(seen, ns, sizeof *seen, cmp_key);
+    cr_assert_eq(memcmp(seen, ref, nref * sizeof *ref), 0);
+
+    /* no part is more than 80% full, and the table is not sparse */
+    size_t slots = 0;
+    for (size_t i = 0; i < RS_PAIRS_PARTS; i++) {
+        cr_assert_leq((uint64_t)p.part[i].n * 5, (uint64_t)p.part[i].cap * 4);
+        slots += p.part[i].cap;
+    }
+    cr_expect_geq(nref * 2, slots, "%zu keys in %zu slots", nref, slots);
+
+    /* cleared, with and without keeping the memory, it counts again from nothing */
+    for (int keep = 0; keep < 2; keep++) {
+        rs_pairs_clear(&p, keep ? (size_t)-1 : 0);
+        cr_assert_eq(p.n, 0);
+        pos = 0;
+        cr_assert_null(rs_pairs_next(&p, &pos));
+        cr_assert_eq(rs_pairs_get(&p, ref[0].key, rs_pairs_hash(ref[0].key)), 0);
+        cr_assert_eq(rs_pairs_add(&p, ref[0].key, rs_pairs_hash(ref[0].key), 3), 0);
+        cr_assert_eq(rs_pairs_get(&p, ref[0].key, rs_pairs_hash(ref[0].key)), 3);
+    }
+    rs_pairs_free(&p);
+    free(seen);
+    free(ref);
+    free(keys);
+}
+
+Test(pairs, key_halves)
+{
+    uint32_t a, b;
+    rs_pair_split(rs_pair_key(7, 0xFFFFFFFFu), &a, &b);
+    cr_expect_eq(a, 7);
+    cr_expect_eq(b, 0xFFFFFFFFu);
+    const uint32_t mem[2] = {7, 9};
+    uint64_t k;
+    memcpy(&k, mem, sizeof k);
+    cr_expect_eq(rs_pair_key(7, 9), k, "the key is the two ids in memory order");
+}
