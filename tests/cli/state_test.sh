@@ -178,6 +178,11 @@ assert max(loads) - min(loads) <= largest + 4096, loads
 PY
         echo "  -np $np: $(grep -c 'rostrum: rank' mpi_err.txt) ranks, files per rank: $(sed -n 's/^rostrum: rank \([0-9]*\) of [0-9]*: \([0-9]*\) of.*/\2/p' mpi_err.txt | sort -n | tr '\n' ' ')"
     done
+    # more ranks than input files: the ranks without a share add nothing
+    "$rostrum" scan in/council-debate.txt "${lex[@]}" --json one.json --quiet || fail "single scan of one file"
+    "${mpi[@]}" -np 3 "$rostrum" scan in/council-debate.txt "${lex[@]}" --json one_mpi.json --quiet
+    rc=$?; [ $rc = 0 ] || fail "-np 3 with one input file: exit $rc"
+    cmp -s <(norun one.json) <(norun one_mpi.json) || fail "-np 3 with one input file differs from the single process"
     # only rank 0 writes: one summary table on stdout, each note once on stderr
     "${mpi[@]}" -np 3 "$rostrum" scan in missing.txt "${lex[@]}" > table.txt 2> table_err.txt
     [ "$(grep -c '^Corpus: ' table.txt)" = 1 ] || fail "-np 3: $(grep -c '^Corpus: ' table.txt) summary tables, expected 1"
@@ -186,7 +191,7 @@ PY
     "${mpi[@]}" -np 2 "$rostrum" scan - --quiet < in/council-debate.txt 2> stdin_err.txt
     rc=$?; [ $rc = 2 ] || fail "stdin under mpirun: exit $rc, expected 2"
     [ "$(grep -c "standard input ('-') cannot be divided" stdin_err.txt)" = 1 ] || fail "stdin refusal not said once: $(cat stdin_err.txt)"
-    ok "mpirun -np 2, 3 and 13: JSON, CSV and saved state equal the single-process ones; every rank had a share; one table; stdin refused"
+    ok "mpirun -np 2, 3 and 13: JSON, CSV and saved state equal the single-process ones; every rank had a share; more ranks than files; one table; stdin refused"
     ;;
 mpi_kill)
     # A rank that dies (SIGKILL, through the test hook ROSTRUM_TEST_MPI_KILL, host/cluster.h)
