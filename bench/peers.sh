@@ -44,7 +44,8 @@
 # scripts/setup.sh; default WORK/build),
 # PEERS_GROUPS (comma-separated groups to time again in an earlier run's
 # PEERS_WORK, the others kept: words, python, match500, grep500, match5000,
-# grep5000, report, report-cold, bench; default all).
+# grep5000, report, report-cold, bench; default all; rostrum is then not
+# rebuilt when its binary exists, so that every group times the same one).
 # Needs root or sudo for apt-get and for dropping the page cache.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,8 +74,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 build=${PEERS_BUILD:-$work/build}
 case $build in /*) ;; *) build=$here/$build ;; esac
-log "building rostrum in $build"
-(cd "$here" && scripts/setup.sh "$build" >&2)
+if [ -n "${PEERS_GROUPS:-}" ] && [ -x "$build/rostrum" ] && [ -s "$work/versions.tsv" ]; then
+  log "PEERS_GROUPS: keeping the rostrum of the earlier run ($build/rostrum) and its versions"
+  keep_versions=1
+else
+  log "building rostrum in $build"
+  (cd "$here" && scripts/setup.sh "$build" >&2)
+  keep_versions=0
+fi
 rostrum=$build/rostrum
 icu=$build/tests/icu_words
 [ -x "$icu" ] || { log "ICU word counter not built ($icu)"; exit 1; }
@@ -83,7 +90,7 @@ hs=$work/hs_match
 py=/usr/bin/python3   # Debian's, where python3-sklearn lives
 
 ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
-{
+[ "$keep_versions" = 1 ] || {
   if git -C "$here" rev-parse --git-dir > /dev/null 2>&1; then
     rev="git $(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet HEAD 2>/dev/null || echo ', uncommitted changes')"
   else
@@ -185,10 +192,15 @@ hf python "$slow_runs" 1 \
 for n in 500 5000; do
   L=$(q "$work/lex$n.txt")
   T=$(q "$work/lex$n.tsv")
+  # rg -o with 5,000 -w -i patterns takes minutes a run (4 to 5 on the
+  # 2-core machine of bench/RESULTS.md): it goes with GNU grep below
+  rgo=(-n "rg -o -w -i -F -f | wc -l" "rg -o -w -i -F -f $L $G $C | wc -l > $o/rg-o-$n.txt")
+  fast_rgo=("${rgo[@]}") slow_rgo=()
+  [ "$n" = 5000 ] && { slow_rgo=("${rgo[@]}"); fast_rgo=(); }
   hf "match$n" "$runs" 1 \
     -n "rg -c -w -i -F -f" "rg -c -w -i -F -f $L $G $C > $o/rg-c-$n.txt" \
     -n "rg -c -w -i -F -f -j 1" "rg -j 1 -c -w -i -F -f $L $G $C > $o/rg-c1-$n.txt" \
-    -n "rg -o -w -i -F -f | wc -l" "rg -o -w -i -F -f $L $G $C | wc -l > $o/rg-o-$n.txt" \
+    "${fast_rgo[@]}" \
     -n "Hyperscan (hs_match)" "$(q "$hs") --per-pattern $o/hs-per-$n.tsv $L $C > $o/hs-$n.txt" \
     -n "rostrum scan --format plain --topics -j 1" "$R scan $C --format plain --topics $T -j 1 --quiet --json $o/lex$n-j1.json" \
     -n "rostrum scan --format plain --topics" "$R scan $C --format plain --topics $T --quiet --json $o/lex$n.json"
@@ -197,6 +209,7 @@ for n in 500 5000; do
   hf "grep$n" "$grep_runs" 0 -i \
     -n "GNU grep -c -w -i -F -f" \
     "timeout $grep_timeout grep -r -c -w -i -F -f $L $I $C > $o/grep-c-$n.txt; test \$? -le 1" \
+    "${slow_rgo[@]}" \
     -n "rostrum scan --format plain --topics" "$R scan $C --format plain --topics $T --quiet --json $o/lex$n-g.json"
 done
 
@@ -348,8 +361,8 @@ print(f"Machine: {m.get('cpu')}, {m.get('cpus')} CPUs, {m.get('memory')}, {m.get
 print(f"Input: {m.get('corpus')}; the same files for every tool (`*.md`, `*.txt`).  ")
 print("Versions: " + "; ".join(f"{k} {val}" for k, val in v.items()) + ".\n")
 print(f"Method: hyperfine, page cache warm (one untimed warm-up run), {runs} timed runs "
-      f"({slow_runs} for Python; {grep_runs} for GNU grep with a lexicon, without warm-up and with a "
-      f"{grep_timeout} s limit); median [min - max] wall seconds of the whole command (process start, "
+      f"({slow_runs} for Python; {grep_runs} for GNU grep with a lexicon and for rg -o with 5,000 entries, "
+      f"without warm-up and with a {grep_timeout} s limit for grep); median [min - max] wall seconds of the whole command (process start, "
       "reading every file, writing the result to a file). Ratio: the tool's median time over rostrum's "
       "(default workers, one per core) median time in the same hyperfine group; above 1 means rostrum is "
       "faster. Threads: rg uses every core by default (`-j 1` rows: one); grep, wc, ICU, Hyperscan and "
