@@ -1076,11 +1076,11 @@ rs_err_e rs_bench_lexicon(rs_lexicon_t *lex, const rs_stats_t *vocab, size_t ent
     }
     size_t nbc = 0;
     uint64_t pos = 0;
-    for (const rs_pair_t *g; (g = rs_pairs_next(&vocab->bigrams, &pos)) != NULL;) {
+    for (rs_pair_t g; rs_pairs_next(&vocab->bigrams, &pos, &g);) {
         uint32_t a, b;
-        rs_pair_split(g->key, &a, &b);
-        if (g->count >= 2 && rank[a] >= RS_LEX_SKIP_TOP && rank[b] >= RS_LEX_SKIP_TOP)
-            bigr[nbc++] = *g;
+        rs_pair_split(g.key, &a, &b);
+        if (g.count >= 2 && rank[a] >= RS_LEX_SKIP_TOP && rank[b] >= RS_LEX_SKIP_TOP)
+            bigr[nbc++] = g;
     }
     qsort(bigr, nbc, sizeof *bigr, rs_bigram_order);
     for (size_t i = 0; i < nbc; i++) { /* the most frequent follower of each term */
@@ -1269,9 +1269,9 @@ rs_err_e rs_bench_check_stats(const char *what, const rs_stats_t *ref, const rs_
                                 (unsigned long long)a->count, (unsigned long long)a->docs);
     }
     uint64_t pos = 0;
-    for (const rs_pair_t *e; (e = rs_pairs_next(&ref->bigrams, &pos)) != NULL;) {
+    for (rs_pair_t e; rs_pairs_next(&ref->bigrams, &pos, &e);) {
         uint32_t pa, pb;
-        rs_pair_split(e->key, &pa, &pb);
+        rs_pair_split(e.key, &pa, &pb);
         const int64_t ga = rs_find_same_key(&ref->terms, pa, &got->terms);
         const int64_t gb = rs_find_same_key(&ref->terms, pb, &got->terms);
         uint64_t b = 0;
@@ -1284,7 +1284,7 @@ rs_err_e rs_bench_check_stats(const char *what, const rs_stats_t *ref, const rs_
         const int ia = la > 40 ? 40 : (int)la, ib = lb > 40 ? 40 : (int)lb;
         if (!b)
             return rs_error_set(err, RS_ERR_INTERNAL, "%s: bigram '%.*s %.*s' is missing", what, ia, ka, ib, kb);
-        const uint64_t a = e->count;
+        const uint64_t a = e.count;
         if (a != b)
             return rs_error_set(err, RS_ERR_INTERNAL, "%s: bigram '%.*s %.*s' counted %llu times, the scalar reference %llu",
                                 what, ia, ka, ib, kb, (unsigned long long)b, (unsigned long long)a);

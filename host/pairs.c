@@ -2,7 +2,8 @@
  * pairs.c - the compact counting table of pairs.h: RS_PAIRS_PARTS parts,
  * each open addressing with linear probing, slots found by scaling the low
  * 32 bits of the hash to the part's size (any size, not only powers of
- * two), parts chosen by the top 8 bits. Single-threaded per table.
+ * two), parts chosen by the top 8 bits. Counts that outgrow 32 bits move to
+ * a side rs_dict_t. Single-threaded per table.
  */
 #include "pairs.h"
 
@@ -16,12 +17,14 @@
 void rs_pairs_init(rs_pairs_t *p)
 {
     memset(p, 0, sizeof *p);
+    rs_dict_init(&p->big, sizeof(uint64_t));
 }
 
 void rs_pairs_free(rs_pairs_t *p)
 {
     for (size_t i = 0; i < RS_PAIRS_PARTS; i++)
         free(p->part[i].slot);
+    rs_dict_free(&p->big);
     rs_pairs_init(p);
 }
 
@@ -38,6 +41,7 @@ void rs_pairs_clear(rs_pairs_t *p, size_t keep_slots)
             q->n = 0;
         }
     }
+    rs_dict_clear(&p->big, 0);
     p->n = 0;
 }
 
@@ -46,19 +50,24 @@ uint64_t rs_pairs_hash(uint64_t key)
     return rs_hash64(&key, sizeof key);
 }
 
+static uint64_t rs_slot_key(const rs_pairs_slot_t *e)
+{
+    return (uint64_t)e->lo | (uint64_t)e->hi << 32;
+}
+
 /* Rebuilds part q with cap slots. Returns -1 when out of memory (q is
  * unchanged). */
 static int rs_part_resize(rs_pairs_part_t *q, uint32_t cap)
 {
-    rs_pair_t *slot = calloc(cap, sizeof *slot);
+    rs_pairs_slot_t *slot = calloc(cap, sizeof *slot);
     if (!slot)
         return -1;
     const rs_pairs_part_t nq = {slot, cap, q->n};
     for (uint32_t i = 0; i < q->cap; i++) {
-        const rs_pair_t e = q->slot[i];
+        const rs_pairs_slot_t e = q->slot[i];
         if (!e.count)
             continue;
-        size_t s = rs_pairs_slot_of(&nq, rs_pairs_hash(e.key));
+        size_t s = rs_pairs_slot_of(&nq, rs_pairs_hash(rs_slot_key(&e)));
         while (slot[s].count)
             s = s + 1 == cap ? 0 : s + 1;
         slot[s] = e;
@@ -68,32 +77,65 @@ static int rs_part_resize(rs_pairs_part_t *q, uint32_t cap)
     return 0;
 }
 
+/* Sets e's count to c, through the side table when it needs 64 bits.
+ * Returns -1 when out of memory (e unchanged). */
+static int rs_slot_set(rs_pairs_t *p, rs_pairs_slot_t *e, uint64_t key, uint64_t c)
+{
+    if (c < RS_PAIRS_BIG) {
+        e->count = (uint32_t)c;
+        return 0;
+    }
+    const int64_t id = rs_dict_put(&p->big, &key, sizeof key, rs_hash64(&key, sizeof key), NULL);
+    if (id < 0)
+        return -1;
+    *(uint64_t *)rs_dict_val(&p->big, (size_t)id) = c;
+    e->count = RS_PAIRS_BIG;
+    return 0;
+}
+
+static uint64_t rs_slot_count(const rs_pairs_t *p, const rs_pairs_slot_t *e, uint64_t key)
+{
+    if (e->count != RS_PAIRS_BIG)
+        return e->count;
+    const int64_t id = rs_dict_get(&p->big, &key, sizeof key, rs_hash64(&key, sizeof key));
+    return id >= 0 ? *(const uint64_t *)rs_dict_val(&p->big, (size_t)id) : 0;
+}
+
 int rs_pairs_add(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
 {
     if (!n)
         return 0;
+    const uint32_t lo = (uint32_t)key, hi = (uint32_t)(key >> 32);
     rs_pairs_part_t *q = rs_pairs_part_of(p, hash);
     if (q->cap) {
         for (size_t s = rs_pairs_slot_of(q, hash);; s = s + 1 == q->cap ? 0 : s + 1) {
-            rs_pair_t *e = &q->slot[s];
+            rs_pairs_slot_t *e = &q->slot[s];
             if (!e->count)
                 break;
-            if (e->key == key) {
-                e->count += n;
-                return 0;
+            if (e->lo == lo && e->hi == hi) {
+                if (e->count < RS_PAIRS_BIG && n < RS_PAIRS_BIG - e->count) {
+                    e->count += (uint32_t)n;
+                    return 0;
+                }
+                const uint64_t c = rs_slot_count(p, e, key);
+                return rs_slot_set(p, e, key, c + n);
             }
         }
     }
-    /* absent: grow when the part would pass 80% full, then insert */
-    if ((uint64_t)(q->n + 1) * 5 > (uint64_t)q->cap * 4) {
-        const uint64_t cap = q->cap ? (uint64_t)q->cap + q->cap / 2 : RS_PAIRS_FIRST_CAP;
+    /* absent: grow when the part would pass 85% full, then insert */
+    if ((uint64_t)(q->n + 1) * 20 > (uint64_t)q->cap * 17) {
+        const uint64_t cap = q->cap ? (uint64_t)q->cap + q->cap / 3 : RS_PAIRS_FIRST_CAP;
         if (cap > UINT32_MAX || rs_part_resize(q, (uint32_t)cap) != 0)
             return -1;
     }
     size_t s = rs_pairs_slot_of(q, hash);
     while (q->slot[s].count)
         s = s + 1 == q->cap ? 0 : s + 1;
-    q->slot[s] = (rs_pair_t){key, n};
+    rs_pairs_slot_t *e = &q->slot[s];
+    e->lo = lo;
+    e->hi = hi;
+    if (rs_slot_set(p, e, key, n) != 0)
+        return -1; /* e->count is still 0: the slot stays empty */
     q->n++;
     p->n++;
     return 0;
@@ -101,28 +143,33 @@ int rs_pairs_add(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
 
 uint64_t rs_pairs_get(const rs_pairs_t *p, uint64_t key, uint64_t hash)
 {
+    const uint32_t lo = (uint32_t)key, hi = (uint32_t)(key >> 32);
     const rs_pairs_part_t *q = rs_pairs_part_of(p, hash);
     if (!q->cap)
         return 0;
     for (size_t s = rs_pairs_slot_of(q, hash);; s = s + 1 == q->cap ? 0 : s + 1) {
-        const rs_pair_t *e = &q->slot[s];
+        const rs_pairs_slot_t *e = &q->slot[s];
         if (!e->count)
             return 0;
-        if (e->key == key)
-            return e->count;
+        if (e->lo == lo && e->hi == hi)
+            return rs_slot_count(p, e, key);
     }
 }
 
-const rs_pair_t *rs_pairs_next(const rs_pairs_t *p, uint64_t *pos)
+int rs_pairs_next(const rs_pairs_t *p, uint64_t *pos, rs_pair_t *out)
 {
     for (uint64_t part = *pos >> 32; part < RS_PAIRS_PARTS; part++) {
         const rs_pairs_part_t *q = &p->part[part];
-        for (uint64_t s = part == *pos >> 32 ? (*pos & 0xFFFFFFFFu) : 0; s < q->cap; s++)
-            if (q->slot[s].count) {
-                *pos = (part << 32) | (s + 1);
-                return &q->slot[s];
-            }
+        for (uint64_t s = part == *pos >> 32 ? (*pos & 0xFFFFFFFFu) : 0; s < q->cap; s++) {
+            const rs_pairs_slot_t *e = &q->slot[s];
+            if (!e->count)
+                continue;
+            *pos = (part << 32) | (s + 1);
+            out->key = rs_slot_key(e);
+            out->count = rs_slot_count(p, e, out->key);
+            return 1;
+        }
         *pos = (part + 1) << 32;
     }
-    return NULL;
+    return 0;
 }

@@ -4,13 +4,15 @@
  * which outnumber every other table of a scan by far (tens of millions of
  * distinct pairs in a few GB of text).
  *
- * Each slot is the key and its count, 16 bytes, with no id, hash or key
- * arena beside it (rs_dict_t spends about 70 bytes an entry); a count of 0
- * marks an empty slot. The table is cut into RS_PAIRS_PARTS parts by the
- * top 8 bits of the hash, each an open-addressing table with linear probing
- * that grows by half when 80% full, so one part at a time is rehashed (a
- * growth never needs twice the table's memory) and the slots in use stay
- * between 53% and 80% of those allocated.
+ * Each slot is the key and a 32-bit count, 12 bytes, with no id, hash or
+ * key arena beside it (rs_dict_t spends about 70 bytes an entry); a count
+ * of 0 marks an empty slot, and RS_PAIRS_BIG one whose count has outgrown
+ * 32 bits and lives in a side table (rare: a pair seen 4 billion times).
+ * The table is cut into RS_PAIRS_PARTS parts by the top 8 bits of the
+ * hash, each an open-addressing table with linear probing that grows by a
+ * third when 85% full, so one part at a time is rehashed (a growth never
+ * needs twice the table's memory) and the slots in use stay between 64%
+ * and 85% of those allocated: 14 to 19 bytes a key.
  *
  * Slot order depends on the order keys were added: callers that need an
  * order (reports) sort. Not thread-safe: one thread at a time per table.
@@ -21,21 +23,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dict.h" /* rs_dict_t */
+
 #define RS_PAIRS_PARTS 256
 
+#define RS_PAIRS_BIG UINT32_MAX
+
+/* A key and its count, as the table hands them out. */
 typedef struct rs_pair {
     uint64_t key;
-    uint64_t count; /* 0: the slot is empty */
+    uint64_t count;
 } rs_pair_t;
 
+typedef struct rs_pairs_slot {
+    uint32_t lo, hi; /* the key's low and high 32 bits */
+    uint32_t count;  /* 0: empty; RS_PAIRS_BIG: in rs_pairs_t.big */
+} rs_pairs_slot_t;
+
 typedef struct rs_pairs_part {
-    rs_pair_t *slot;
+    rs_pairs_slot_t *slot;
     uint32_t cap, n;
 } rs_pairs_part_t;
 
 typedef struct rs_pairs {
     rs_pairs_part_t part[RS_PAIRS_PARTS];
-    size_t n; /* keys held */
+    size_t n;     /* keys held */
+    rs_dict_t big; /* key -> uint64 count, for the slots marked RS_PAIRS_BIG */
 } rs_pairs_t;
 
 /* An empty table (allocates nothing). Can't fail. */
@@ -74,9 +87,9 @@ static inline void rs_pairs_prefetch(const rs_pairs_t *p, uint64_t hash)
         __builtin_prefetch(&q->slot[rs_pairs_slot_of(q, hash)]);
 }
 
-/* Walks the keys: start with *pos = 0; returns the next slot in use and
- * advances *pos, or NULL at the end. */
-const rs_pair_t *rs_pairs_next(const rs_pairs_t *p, uint64_t *pos);
+/* Walks the keys: start with *pos = 0; fills *out with the next key and
+ * its count and returns 1, or returns 0 at the end. */
+int rs_pairs_next(const rs_pairs_t *p, uint64_t *pos, rs_pair_t *out);
 
 /* The two uint32 of a key, and the key of two uint32. */
 static inline void rs_pair_split(uint64_t key, uint32_t *a, uint32_t *b)

@@ -158,8 +158,7 @@ static rs_pair_t *rs_top_bigrams(const rs_pairs_t *p, size_t k, size_t *out_n)
         return NULL;
     size_t hn = 0;
     uint64_t pos = 0;
-    for (const rs_pair_t *e; k && (e = rs_pairs_next(p, &pos)) != NULL;) {
-        const rs_pair_t x = *e;
+    for (rs_pair_t x; k && rs_pairs_next(p, &pos, &x);) {
         size_t j;
         if (hn < k) {
             j = hn++;

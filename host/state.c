@@ -358,12 +358,12 @@ static void rs_wr_body(rs_wr_t *w, const rs_stats_t *st, const rs_lexicon_t *top
     }
     rs_wr_u64(w, st->bigrams.n);
     uint64_t pos = 0;
-    for (const rs_pair_t *e; w->e == RS_OK && (e = rs_pairs_next(&st->bigrams, &pos)) != NULL;) {
+    for (rs_pair_t e; w->e == RS_OK && rs_pairs_next(&st->bigrams, &pos, &e);) {
         uint32_t a, b;
-        rs_pair_split(e->key, &a, &b);
+        rs_pair_split(e.key, &a, &b);
         rs_wr_u32(w, a);
         rs_wr_u32(w, b);
-        rs_wr_u64(w, e->count);
+        rs_wr_u64(w, e.count);
     }
     rs_wr_u64(w, st->speakers.n);
     for (size_t i = 0; i < st->speakers.n; i++) {

@@ -194,12 +194,12 @@ static rs_err_e rs_bigrams_merge(rs_pairs_t *dst, const rs_pairs_t *src, const u
     uint64_t pos = 0;
     for (size_t n = 1; n;) {
         n = 0;
-        for (const rs_pair_t *e; n < RS_MERGE_BATCH && (e = rs_pairs_next(src, &pos)) != NULL; n++) {
+        for (rs_pair_t e; n < RS_MERGE_BATCH && rs_pairs_next(src, &pos, &e); n++) {
             uint32_t a, b;
-            rs_pair_split(e->key, &a, &b);
+            rs_pair_split(e.key, &a, &b);
             key[n] = rs_pair_key(tmap[a], tmap[b]);
             hash[n] = rs_pairs_hash(key[n]);
-            add[n] = e->count;
+            add[n] = e.count;
         }
         for (size_t i = 0; i < n; i++) {
             if (i + RS_MERGE_AHEAD < n)

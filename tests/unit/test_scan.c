@@ -102,8 +102,8 @@ Test(scan, phrases_and_bigrams_across_piece_cuts)
     cr_expect_eq(st.bigrams.n, 3);
     uint64_t bigrams = 0;
     uint64_t pos = 0;
-    for (const rs_pair_t *e; (e = rs_pairs_next(&st.bigrams, &pos)) != NULL;)
-        bigrams += e->count;
+    for (rs_pair_t e; rs_pairs_next(&st.bigrams, &pos, &e);)
+        bigrams += e.count;
     cr_expect_eq(bigrams, 3 * reps - 1);
     /* "new york" at each repetition; "york city" overlaps it in the same
      * category, so it never counts */
