@@ -74,9 +74,15 @@ static inline rs_pairs_part_t *rs_pairs_part_of(const rs_pairs_t *p, uint64_t ha
     return (rs_pairs_part_t *)&p->part[hash >> 56];
 }
 
+/* A key's home slot: the low 32 bits of the hash, mixed with the part's
+ * size, scaled to it. The mixing keeps a key's place in a part of one size
+ * unrelated to its place in a part of another: a table walked in slot order
+ * and added to a smaller one (a state read back, a merge, a growth) would
+ * otherwise fill it in order, in ever longer runs of probes. */
 static inline size_t rs_pairs_slot_of(const rs_pairs_part_t *q, uint64_t hash)
 {
-    return (size_t)(((hash & 0xFFFFFFFFull) * q->cap) >> 32);
+    const uint64_t h = ((hash & 0xFFFFFFFFull) ^ ((uint64_t)q->cap * 0x9E3779B97F4A7C15ull)) * 0xD6E8FEB86659FD93ull;
+    return (size_t)(((h >> 32) * q->cap) >> 32);
 }
 
 /* A hint that hash will be added soon. Can't fail. */
