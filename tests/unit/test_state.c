@@ -557,6 +557,51 @@ Test(state, good_checksum_over_a_bad_body_is_refused)
     free(buf);
 }
 
+/* A bigram record listed twice, or counted 0 times, is refused (the table
+ * would count it wrong, or not hold it). */
+Test(state, bigram_listed_twice_or_counted_zero_is_refused)
+{
+    static const int two[] = {0, 1, -1};
+    rs_scan_result_t res;
+    scan_docs(&res, two, NULL);
+    uint8_t *buf;
+    size_t len;
+    encode(&res.stats, &res.topics, &res.entities, &buf, &len);
+    /* the first two bigram records, in the order the writer walks the table */
+    rs_pair_t g[2];
+    uint64_t pos = 0;
+    cr_assert(rs_pairs_next(&res.stats.bigrams, &pos, &g[0]) && rs_pairs_next(&res.stats.bigrams, &pos, &g[1]));
+    uint32_t a, b;
+    rs_pair_split(g[0].key, &a, &b);
+    uint8_t rec[16];
+    put_le(rec, a, 4);
+    put_le(rec + 4, b, 4);
+    put_le(rec + 8, g[0].count, 8);
+    size_t at = 0;
+    while (at + sizeof rec <= len && memcmp(buf + at, rec, sizeof rec) != 0)
+        at++;
+    cr_assert_leq(at + 2 * sizeof rec, len, "the first bigram record is not in the state");
+    uint8_t *bad = malloc(len);
+    memcpy(bad, buf, len);
+    memcpy(bad + at + sizeof rec, rec, sizeof rec); /* the second record becomes the first's twin */
+    reseal(bad, len);
+    expect_refused(bad, len, "a bigram listed twice", "twin at", at);
+    memcpy(bad, buf, len);
+    put_le(bad + at + 8, 0, 8);
+    reseal(bad, len);
+    expect_refused(bad, len, "counted 0 times", "zero count at", at);
+    /* untouched and resealed, it still decodes */
+    memcpy(bad, buf, len);
+    reseal(bad, len);
+    rs_state_t st;
+    rs_error_t err = {0};
+    cr_assert_eq(rs_state_decode(&st, bad, len, "ok", &err), RS_OK, "%s", err.msg);
+    rs_state_free(&st);
+    free(bad);
+    free(buf);
+    rs_scan_result_free(&res);
+}
+
 Test(state, mismatched_lexicons_are_refused)
 {
     static const int a[] = {0, 1, -1}, b[] = {2, 3, -1};
