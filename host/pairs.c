@@ -101,7 +101,7 @@ static uint64_t rs_slot_count(const rs_pairs_t *p, const rs_pairs_slot_t *e, uin
     return id >= 0 ? *(const uint64_t *)rs_dict_val(&p->big, (size_t)id) : 0;
 }
 
-int rs_pairs_add(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
+int rs_pairs_add_slow(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
 {
     if (!n)
         return 0;

@@ -62,9 +62,9 @@ void rs_pairs_clear(rs_pairs_t *p, size_t keep_slots);
 /* The hash that every call below takes for key. */
 uint64_t rs_pairs_hash(uint64_t key);
 
-/* Adds n (> 0; 0 does nothing) to key's count, inserting it when absent.
- * Returns -1 when out of memory (p is unchanged). */
-int rs_pairs_add(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n);
+/* rs_pairs_add for what its inline part does not do: a key to insert, a
+ * count that passes 32 bits. */
+int rs_pairs_add_slow(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n);
 
 /* key's count, 0 when absent. */
 uint64_t rs_pairs_get(const rs_pairs_t *p, uint64_t key, uint64_t hash);
@@ -83,6 +83,30 @@ static inline size_t rs_pairs_slot_of(const rs_pairs_part_t *q, uint64_t hash)
 {
     const uint64_t h = ((hash & 0xFFFFFFFFull) ^ ((uint64_t)q->cap * 0x9E3779B97F4A7C15ull)) * 0xD6E8FEB86659FD93ull;
     return (size_t)(((h >> 32) * q->cap) >> 32);
+}
+
+/* Adds n (> 0; 0 does nothing) to key's count, inserting it when absent.
+ * Returns -1 when out of memory (p is unchanged). Inline for the common
+ * case, a key already there: one probe run, no call. */
+static inline int rs_pairs_add(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
+{
+    const rs_pairs_part_t *q = rs_pairs_part_of(p, hash);
+    if (q->cap) {
+        const uint32_t lo = (uint32_t)key, hi = (uint32_t)(key >> 32);
+        for (size_t s = rs_pairs_slot_of(q, hash);; s = s + 1 == q->cap ? 0 : s + 1) {
+            rs_pairs_slot_t *e = &q->slot[s];
+            if (!e->count)
+                break;
+            if (e->lo == lo && e->hi == hi) {
+                if (e->count < RS_PAIRS_BIG && n < RS_PAIRS_BIG - e->count) {
+                    e->count += (uint32_t)n;
+                    return 0;
+                }
+                break;
+            }
+        }
+    }
+    return rs_pairs_add_slow(p, key, hash, n);
 }
 
 /* A hint that hash will be added soon. Can't fail. */
