@@ -105,22 +105,11 @@ int rs_pairs_add_slow(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
 {
     if (!n)
         return 0;
-    const uint32_t lo = (uint32_t)key, hi = (uint32_t)(key >> 32);
     rs_pairs_part_t *q = rs_pairs_part_of(p, hash);
     if (q->cap) {
-        for (size_t s = rs_pairs_slot_of(q, hash);; s = s + 1 == q->cap ? 0 : s + 1) {
-            rs_pairs_slot_t *e = &q->slot[s];
-            if (!e->count)
-                break;
-            if (e->lo == lo && e->hi == hi) {
-                if (e->count < RS_PAIRS_BIG && n < RS_PAIRS_BIG - e->count) {
-                    e->count += (uint32_t)n;
-                    return 0;
-                }
-                const uint64_t c = rs_slot_count(p, e, key);
-                return rs_slot_set(p, e, key, c + n);
-            }
-        }
+        rs_pairs_slot_t *e = rs_pairs_probe(q, key, hash);
+        if (e->count)
+            return rs_slot_set(p, e, key, rs_slot_count(p, e, key) + n);
     }
     /* absent: grow when the part would pass 85% full, then insert */
     if ((uint64_t)(q->n + 1) * 20 > (uint64_t)q->cap * 17) {
@@ -128,12 +117,9 @@ int rs_pairs_add_slow(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
         if (cap > UINT32_MAX || rs_part_resize(q, (uint32_t)cap) != 0)
             return -1;
     }
-    size_t s = rs_pairs_slot_of(q, hash);
-    while (q->slot[s].count)
-        s = s + 1 == q->cap ? 0 : s + 1;
-    rs_pairs_slot_t *e = &q->slot[s];
-    e->lo = lo;
-    e->hi = hi;
+    rs_pairs_slot_t *e = rs_pairs_probe(q, key, hash);
+    e->lo = (uint32_t)key;
+    e->hi = (uint32_t)(key >> 32);
     if (rs_slot_set(p, e, key, n) != 0)
         return -1; /* e->count is still 0: the slot stays empty */
     q->n++;
@@ -143,17 +129,11 @@ int rs_pairs_add_slow(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
 
 uint64_t rs_pairs_get(const rs_pairs_t *p, uint64_t key, uint64_t hash)
 {
-    const uint32_t lo = (uint32_t)key, hi = (uint32_t)(key >> 32);
     const rs_pairs_part_t *q = rs_pairs_part_of(p, hash);
     if (!q->cap)
         return 0;
-    for (size_t s = rs_pairs_slot_of(q, hash);; s = s + 1 == q->cap ? 0 : s + 1) {
-        const rs_pairs_slot_t *e = &q->slot[s];
-        if (!e->count)
-            return 0;
-        if (e->lo == lo && e->hi == hi)
-            return rs_slot_count(p, e, key);
-    }
+    const rs_pairs_slot_t *e = rs_pairs_probe(q, key, hash);
+    return e->count ? rs_slot_count(p, e, key) : 0;
 }
 
 int rs_pairs_next(const rs_pairs_t *p, uint64_t *pos, rs_pair_t *out)

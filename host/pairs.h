@@ -85,6 +85,19 @@ static inline size_t rs_pairs_slot_of(const rs_pairs_part_t *q, uint64_t hash)
     return (size_t)(((h >> 32) * q->cap) >> 32);
 }
 
+/* The slot of part q (q->cap > 0) that holds key, or else the empty slot
+ * where a linear probe from its home ends (there always is one: a part is
+ * at most 85% full). */
+static inline rs_pairs_slot_t *rs_pairs_probe(const rs_pairs_part_t *q, uint64_t key, uint64_t hash)
+{
+    const uint32_t lo = (uint32_t)key, hi = (uint32_t)(key >> 32);
+    for (size_t s = rs_pairs_slot_of(q, hash);; s = s + 1 == q->cap ? 0 : s + 1) {
+        rs_pairs_slot_t *e = &q->slot[s];
+        if (!e->count || (e->lo == lo && e->hi == hi))
+            return e;
+    }
+}
+
 /* Adds n (> 0; 0 does nothing) to key's count, inserting it when absent.
  * Returns -1 when out of memory (p is unchanged). Inline for the common
  * case, a key already there: one probe run, no call. */
@@ -92,18 +105,10 @@ static inline int rs_pairs_add(rs_pairs_t *p, uint64_t key, uint64_t hash, uint6
 {
     const rs_pairs_part_t *q = rs_pairs_part_of(p, hash);
     if (q->cap) {
-        const uint32_t lo = (uint32_t)key, hi = (uint32_t)(key >> 32);
-        for (size_t s = rs_pairs_slot_of(q, hash);; s = s + 1 == q->cap ? 0 : s + 1) {
-            rs_pairs_slot_t *e = &q->slot[s];
-            if (!e->count)
-                break;
-            if (e->lo == lo && e->hi == hi) {
-                if (e->count < RS_PAIRS_BIG && n < RS_PAIRS_BIG - e->count) {
-                    e->count += (uint32_t)n;
-                    return 0;
-                }
-                break;
-            }
+        rs_pairs_slot_t *e = rs_pairs_probe(q, key, hash);
+        if (e->count && e->count < RS_PAIRS_BIG && n < RS_PAIRS_BIG - e->count) {
+            e->count += (uint32_t)n;
+            return 0;
         }
     }
     return rs_pairs_add_slow(p, key, hash, n);
