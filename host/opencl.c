@@ -65,9 +65,14 @@ _Static_assert(RS_OPENCL_WINDOW < (1u << 30), "window too large for tokenize.cl"
 typedef struct rs_lane {
     cl_command_queue q;
     cl_kernel kchunks, kscan, kcompact;
-    cl_mem text, tok, fold, info, prefix, totals, otok, ofold;
+    cl_mem text, tok, fold, info, prefix, totals, otok, ofold, src, osrc;
     size_t cap; /* bytes of text the buffers are sized for; 0: none yet */
     int busy;
+    /* host side of batched calls (rs_opencl_tokenize_spans) */
+    uint8_t *join;  /* the spans, each followed by a '\n' */
+    size_t join_cap;
+    uint32_t *hsrc; /* each token's first byte in its window */
+    size_t hsrc_cap;
 } rs_lane_t;
 
 struct rs_opencl {
@@ -517,7 +522,8 @@ static void rs_cl_build(rs_opencl_t *h, const rs_opencl_opts_t *o)
 
 static void rs_lane_release_buffers(rs_lane_t *l)
 {
-    cl_mem *m[] = {&l->text, &l->tok, &l->fold, &l->info, &l->prefix, &l->totals, &l->otok, &l->ofold};
+    cl_mem *m[] = {&l->text, &l->tok,    &l->fold,  &l->info, &l->prefix,
+                   &l->totals, &l->otok, &l->ofold, &l->src, &l->osrc};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         if (*m[i])
             clReleaseMemObject(*m[i]);
@@ -537,6 +543,8 @@ static void rs_lane_free(rs_lane_t *l)
         clReleaseKernel(l->kcompact);
     if (l->q)
         clReleaseCommandQueue(l->q);
+    free(l->join);
+    free(l->hsrc);
     memset(l, 0, sizeof *l);
 }
 
@@ -565,6 +573,8 @@ static cl_int rs_lane_reserve(rs_opencl_t *h, rs_lane_t *l, size_t len)
         {&l->totals, CL_MEM_READ_WRITE, 16},
         {&l->otok, CL_MEM_WRITE_ONLY, cap * 16},
         {&l->ofold, CL_MEM_WRITE_ONLY, cap * 2},
+        {&l->src, CL_MEM_READ_WRITE, cap * 4},
+        {&l->osrc, CL_MEM_WRITE_ONLY, cap * 4},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         cl_int e;
@@ -672,7 +682,9 @@ rs_opencl_t *rs_opencl_open(unsigned pi, unsigned di, const rs_opencl_opts_t *o,
      * short ones elsewhere (many threads) */
     const int cpu_dev = strcmp(h->info.type, "cpu") == 0;
     h->sub = o && o->subchunk_bytes ? o->subchunk_bytes : cpu_dev ? 16384u : 256u;
-    h->window = RS_OPENCL_WINDOW;
+    h->window = o && o->window_bytes ? o->window_bytes : RS_OPENCL_WINDOW;
+    if (h->window < 256)
+        h->window = 256;
     while (h->window > RS_CL_MIN_CAP && h->info.max_alloc_bytes && (uint64_t)h->window * 16 > h->info.max_alloc_bytes)
         h->window /= 2;
 
@@ -770,8 +782,10 @@ const rs_opencl_devinfo_t *rs_opencl_info(const rs_opencl_t *h)
         }                                                                                          \
     } while (0)
 
-/* Enqueues the three kernels on text already written to l->text. */
-static cl_int rs_cl_enqueue_kernels(rs_opencl_t *h, rs_lane_t *l, cl_uint n, cl_uint fold_base, const char **what_out)
+/* Enqueues the three kernels on text already written to l->text; with
+ * want_src, each token's first byte goes to l->osrc too. */
+static cl_int rs_cl_enqueue_kernels(rs_opencl_t *h, rs_lane_t *l, cl_uint n, cl_uint fold_base, cl_uint want_src,
+                                    const char **what_out)
 {
     const cl_uint sub = h->sub, nchunks = (n + sub - 1) / sub, f1len = (cl_uint)rs_unicode_fold_stage1_len;
     const cl_uint fault = (cl_uint)h->fault;
@@ -791,6 +805,8 @@ static cl_int rs_cl_enqueue_kernels(rs_opencl_t *h, rs_lane_t *l, cl_uint n, cl_
     e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->fold);
     e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->info);
     e |= clSetKernelArg(k, a++, sizeof(cl_uint), &fault);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->src);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &want_src);
     RS_CL_TRY("clSetKernelArg(rs_tok_chunks)", e != CL_SUCCESS ? CL_INVALID_KERNEL_ARGS : CL_SUCCESS);
     const size_t lc = h->chunk_local, gc = (nchunks + lc - 1) / lc * lc;
     RS_CL_TRY("clEnqueueNDRangeKernel(rs_tok_chunks)", clEnqueueNDRangeKernel(l->q, k, 1, NULL, &gc, &lc, 0, NULL, NULL));
@@ -819,22 +835,27 @@ static cl_int rs_cl_enqueue_kernels(rs_opencl_t *h, rs_lane_t *l, cl_uint n, cl_
     e |= clSetKernelArg(k, a++, sizeof(cl_uint), &fold_base);
     e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->otok);
     e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->ofold);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->src);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->osrc);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &want_src);
     RS_CL_TRY("clSetKernelArg(rs_tok_compact)", e != CL_SUCCESS ? CL_INVALID_KERNEL_ARGS : CL_SUCCESS);
     RS_CL_TRY("clEnqueueNDRangeKernel(rs_tok_compact)",
               clEnqueueNDRangeKernel(l->q, k, 1, NULL, &gc, &lc, 0, NULL, NULL));
     return CL_SUCCESS;
 }
 
-/* One window on the device; out is changed only on success. On failure
- * *what_out says what failed, and the OpenCL error code is returned, or
- * RS_CL_BROKEN when the device's results broke a bound (nothing read). */
+/* One window on the device; out is changed only on success. With src,
+ * each new token's first byte in text goes to src[0..] (room for len).
+ * On failure *what_out says what failed, and the OpenCL error code is
+ * returned, or RS_CL_BROKEN when the device's results broke a bound
+ * (nothing read). */
 static cl_int rs_cl_pass(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text, size_t len, rs_tokens_t *out,
-                         const char **what_out)
+                         uint32_t *src, const char **what_out)
 {
     RS_CL_TRY("allocating buffers", rs_lane_reserve(h, l, len));
     const cl_uint n = (cl_uint)len;
     RS_CL_TRY("clEnqueueWriteBuffer(text)", clEnqueueWriteBuffer(l->q, l->text, CL_FALSE, 0, len, text, 0, NULL, NULL));
-    const cl_int ke = rs_cl_enqueue_kernels(h, l, n, (cl_uint)out->fold_len, what_out);
+    const cl_int ke = rs_cl_enqueue_kernels(h, l, n, (cl_uint)out->fold_len, src != NULL, what_out);
     if (ke != CL_SUCCESS) {
         clFinish(l->q); /* the write may still read text */
         return ke;
@@ -854,6 +875,9 @@ static cl_int rs_cl_pass(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text, size
     if (nfold)
         RS_CL_TRY("clEnqueueReadBuffer(fold)",
                   clEnqueueReadBuffer(l->q, l->ofold, CL_FALSE, 0, nfold, out->fold + out->fold_len, 0, NULL, NULL));
+    if (ntok && src)
+        RS_CL_TRY("clEnqueueReadBuffer(src)",
+                  clEnqueueReadBuffer(l->q, l->osrc, CL_FALSE, 0, ntok * sizeof *src, src, 0, NULL, NULL));
     RS_CL_TRY("clFinish", clFinish(l->q));
     out->n += ntok;
     out->fold_len += nfold;
@@ -950,7 +974,7 @@ void rs_opencl_tokenize(rs_opencl_t *h, const uint8_t *text, size_t len, rs_toke
             end = pos + cut;
         }
         const char *what = "?";
-        const cl_int e = rs_cl_pass(h, l, text + pos, end - pos, out, &what);
+        const cl_int e = rs_cl_pass(h, l, text + pos, end - pos, out, NULL, &what);
         if (e != CL_SUCCESS) {
             rs_cl_fail(h, what, e == RS_CL_BROKEN ? CL_SUCCESS : e);
             h->cpu(text + pos, len - pos, out);
@@ -959,6 +983,127 @@ void rs_opencl_tokenize(rs_opencl_t *h, const uint8_t *text, size_t len, rs_toke
         }
         rs_cl_count(h, RS_CL_DEVICE, end - pos);
         pos = end;
+    }
+    rs_lane_release(h, l);
+}
+
+/* Each span on the CPU, as its own call. */
+static void rs_cl_spans_cpu(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_tokens_t *out, size_t *ntok)
+{
+    for (size_t i = 0; i < n; i++) {
+        const size_t before = out->n;
+        if (sp[i].len)
+            h->cpu(sp[i].text, sp[i].len, out);
+        ntok[i] = out->n - before;
+    }
+}
+
+/* Grows *buf to hold n elements of size sz; 0 when out of memory. */
+static int rs_cl_grow(void **buf, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap)
+        return 1;
+    void *p = realloc(*buf, n * sz);
+    if (!p)
+        return 0;
+    *buf = p;
+    *cap = n;
+    return 1;
+}
+
+/* The spans joined into l->join, each followed by a '\n', in windows of
+ * at most h->window bytes cut at safe cuts, one device pass each; tokens
+ * are given to spans by their first byte. A '\n' ends a segment before it
+ * and begins one after it (UAX #29 WB3a, WB3b) whatever is around it, so
+ * each span tokenizes as if alone. Returns 0 with out unchanged (the
+ * caller then runs the spans on the CPU) on any failure; *what_out and
+ * *cl_err say why, or *what_out stays NULL when that was no fault of the
+ * device (a window without a safe cut, no host memory for the batch). */
+static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, const rs_span_t *sp, size_t n, size_t total,
+                              rs_tokens_t *out, size_t *ntok, const char **what_out, cl_int *cl_err)
+{
+    const size_t jlen = total + n;
+    void *join = l->join, *hsrc = l->hsrc;
+    const int grown = rs_cl_grow(&join, &l->join_cap, jlen, 1)
+                      && rs_cl_grow(&hsrc, &l->hsrc_cap, jlen < h->window ? jlen : h->window, sizeof *l->hsrc);
+    l->join = join;
+    l->hsrc = hsrc;
+    if (!grown)
+        return 0; /* no room for the batch on the host: the CPU takes it (the device stays usable) */
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sp[i].len)
+            memcpy(l->join + at, sp[i].text, sp[i].len);
+        at += sp[i].len;
+        l->join[at++] = '\n';
+        ntok[i] = 0;
+    }
+    const size_t saved_n = out->n, saved_fold = out->fold_len;
+    const uint64_t saved_invalid = out->invalid_bytes;
+    size_t span = 0, span_start = 0; /* the span tokens are given to, and where it starts */
+    for (size_t pos = 0; pos < jlen;) {
+        size_t end = jlen;
+        if (jlen - pos > h->window) {
+            const size_t cut = rs_safe_cut(l->join + pos, h->window + 1);
+            if (cut == 0)
+                goto undo; /* no safe cut in a whole window: all on the CPU */
+            end = pos + cut;
+        }
+        const size_t first = out->n;
+        const cl_int e = rs_cl_pass(h, l, l->join + pos, end - pos, out, l->hsrc, what_out);
+        if (e != CL_SUCCESS) {
+            *cl_err = e;
+            goto undo;
+        }
+        for (size_t t = first; t < out->n; t++) {
+            const size_t b = pos + l->hsrc[t - first];
+            while (span < n && b >= span_start + sp[span].len) {
+                span_start += sp[span].len + 1;
+                span++;
+            }
+            if (span == n || b < span_start || b >= end) {
+                *what_out = "the device placed a token outside the text";
+                *cl_err = RS_CL_BROKEN;
+                goto undo;
+            }
+            ntok[span]++;
+        }
+        pos = end;
+    }
+    return 1;
+undo:
+    out->n = saved_n;
+    out->fold_len = saved_fold;
+    out->invalid_bytes = saved_invalid;
+    return 0;
+}
+
+void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_tokens_t *out, size_t *ntok)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += sp[i].len;
+    if (total == 0 || total < h->min_bytes) {
+        rs_cl_spans_cpu(h, sp, n, out, ntok);
+        if (total)
+            rs_cl_count(h, RS_CL_SHORT, total);
+        return;
+    }
+    rs_lane_t *l = rs_lane_acquire(h);
+    if (!l) {
+        rs_cl_spans_cpu(h, sp, n, out, ntok);
+        rs_cl_count(h, RS_CL_CPU, total);
+        return;
+    }
+    const char *what = NULL;
+    cl_int e = CL_SUCCESS;
+    if (rs_cl_spans_device(h, l, sp, n, total, out, ntok, &what, &e)) {
+        rs_cl_count(h, RS_CL_DEVICE, total);
+    } else {
+        if (what)
+            rs_cl_fail(h, what, e == RS_CL_BROKEN ? CL_SUCCESS : e);
+        rs_cl_spans_cpu(h, sp, n, out, ntok);
+        rs_cl_count(h, RS_CL_CPU, total);
     }
     rs_lane_release(h, l);
 }
@@ -1011,7 +1156,7 @@ rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len
         struct timespec t1;
         if (r == 1)
             clock_gettime(CLOCK_MONOTONIC, &t0);
-        e = rs_cl_enqueue_kernels(h, l, (cl_uint)len, 0, &what);
+        e = rs_cl_enqueue_kernels(h, l, (cl_uint)len, 0, 0, &what);
         if (e == CL_SUCCESS && (r == 0 || r == reps))
             e = clEnqueueReadBuffer(l->q, l->totals, CL_TRUE, 0, sizeof tot, tot, 0, NULL, NULL);
         if (r == reps && e == CL_SUCCESS) {
@@ -1103,10 +1248,27 @@ RS_CL_SLOT_FN(4)
 RS_CL_SLOT_FN(5)
 RS_CL_SLOT_FN(6)
 RS_CL_SLOT_FN(7)
-_Static_assert(RS_OPENCL_SLOTS == 8, "one rs_cl_slot_tokenize_N per slot");
+#define RS_CL_SLOT_SPANS_FN(i)                                                                     \
+    static void rs_cl_slot_spans_##i(const rs_span_t *sp, size_t n, rs_tokens_t *out, size_t *ntok)   \
+    {                                                                                              \
+        rs_opencl_tokenize_spans(rs_slots[i].h, sp, n, out, ntok);                                 \
+    }
+RS_CL_SLOT_SPANS_FN(0)
+RS_CL_SLOT_SPANS_FN(1)
+RS_CL_SLOT_SPANS_FN(2)
+RS_CL_SLOT_SPANS_FN(3)
+RS_CL_SLOT_SPANS_FN(4)
+RS_CL_SLOT_SPANS_FN(5)
+RS_CL_SLOT_SPANS_FN(6)
+RS_CL_SLOT_SPANS_FN(7)
+_Static_assert(RS_OPENCL_SLOTS == 8, "one rs_cl_slot_tokenize_N and rs_cl_slot_spans_N per slot");
 static const rs_tokenize_fn rs_slot_fns[RS_OPENCL_SLOTS] = {
     rs_cl_slot_tokenize_0, rs_cl_slot_tokenize_1, rs_cl_slot_tokenize_2, rs_cl_slot_tokenize_3,
     rs_cl_slot_tokenize_4, rs_cl_slot_tokenize_5, rs_cl_slot_tokenize_6, rs_cl_slot_tokenize_7,
+};
+static const rs_tokenize_spans_fn rs_slot_span_fns[RS_OPENCL_SLOTS] = {
+    rs_cl_slot_spans_0, rs_cl_slot_spans_1, rs_cl_slot_spans_2, rs_cl_slot_spans_3,
+    rs_cl_slot_spans_4, rs_cl_slot_spans_5, rs_cl_slot_spans_6, rs_cl_slot_spans_7,
 };
 
 /* The slot of (p, d, hybrid), opened when new; NULL when the device does
@@ -1139,6 +1301,7 @@ static rs_cl_slot_t *rs_cl_slot_get(unsigned p, unsigned d, int hybrid)
         .description = s->desc,
         .required = 0,
         .tokenize = rs_slot_fns[s - rs_slots],
+        .tokenize_spans = rs_slot_span_fns[s - rs_slots],
     };
     s->h = h;
     return s;
@@ -1282,6 +1445,18 @@ void rs_opencl_tokenize(rs_opencl_t *h, const uint8_t *text, size_t len, rs_toke
 {
     (void)h;
     rs_kernels_select(NULL)->tokenize(text, len, out);
+}
+
+void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_tokens_t *out, size_t *ntok)
+{
+    (void)h;
+    const rs_tokenize_fn f = rs_kernels_select(NULL)->tokenize;
+    for (size_t i = 0; i < n; i++) {
+        const size_t before = out->n;
+        if (sp[i].len)
+            f(sp[i].text, sp[i].len, out);
+        ntok[i] = out->n - before;
+    }
 }
 
 rs_opencl_counts_t rs_opencl_counts(rs_opencl_t *h)

@@ -8,6 +8,9 @@
  * nothing (work-items find their own safe cuts), uploads the piece, and
  * reads back the finished tokens and folded bytes straight into the
  * caller's rs_tokens_t. Counting (terms, bigrams, lexicons) stays on the CPU.
+ * A scan sends one batch per shard (rs_opencl_tokenize_spans: all the turns
+ * of the shard's documents in one call), so that the fixed cost of a
+ * device call is paid once per shard, not once per turn.
  *
  * DESIGN
  *   Handles: rs_opencl_open builds the program for one device (or loads it
@@ -90,6 +93,7 @@ typedef struct rs_opencl_opts {
     int64_t min_device_bytes;   /* shorter texts run on the CPU; -1: the environment's
                                  * ROSTRUM_OPENCL_MIN_BYTES, else RS_OPENCL_MIN_BYTES */
     int fault;                  /* tests: 1 makes every kernel run report a fault */
+    uint32_t window_bytes;      /* most text per device pass; 0: RS_OPENCL_WINDOW (tests use less) */
 } rs_opencl_opts_t;
 
 typedef struct rs_opencl rs_opencl_t;
@@ -134,6 +138,16 @@ const rs_opencl_devinfo_t *rs_opencl_info(const rs_opencl_t *h);
  * tokens to out (capacity as rs_scalar_tokenize needs). Never fails: on a
  * fault the text is tokenized on the CPU. Thread-safe. */
 void rs_opencl_tokenize(rs_opencl_t *h, const uint8_t *text, size_t len, rs_tokens_t *out);
+
+/* The batched contract of kernels.h (rs_tokenize_spans_fn): every span of
+ * spans[0..n) in one go, joined on the host with a '\n' after each span
+ * (which ends and begins a segment whatever surrounds it, so each span
+ * tokenizes as if alone) and sent in passes of at most one window; the
+ * device also returns each token's first byte, which says whose it is.
+ * A batch of fewer than min_device_bytes runs on the CPU, span by span,
+ * and so does one that meets a fault (nothing of it is kept from the
+ * device). Never fails. Thread-safe. */
+void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *spans, size_t n, rs_tokens_t *out, size_t *ntok);
 
 /* Counters since open. Thread-safe. */
 rs_opencl_counts_t rs_opencl_counts(rs_opencl_t *h);

@@ -48,6 +48,19 @@ typedef struct rs_tokens {
 
 typedef void (*rs_tokenize_fn)(const uint8_t *text, size_t len, rs_tokens_t *out);
 
+/* One text of a batched tokenize call. */
+typedef struct rs_span {
+    const uint8_t *text;
+    size_t len;
+} rs_span_t;
+
+/* Batched tokenization: appends the tokens of spans[0..n) to out, those of
+ * each span exactly as its own tokenize call would give them, in order, and
+ * sets ntok[i] to the number of tokens of span i. Capacity: as for one call
+ * on the sum of the lengths. For backends where one call costs a fixed
+ * price (a device pass), so that a whole shard's turns go in one. */
+typedef void (*rs_tokenize_spans_fn)(const rs_span_t *spans, size_t n, rs_tokens_t *out, size_t *ntok);
+
 /* CPU features a table needs (bit set), checked by rs_kernels_select. */
 enum {
     RS_CPU_SSE42 = 1u << 0,
@@ -61,6 +74,7 @@ typedef struct rs_kernels {
     const char *description; /* one line for `rostrum devices` */
     uint32_t required;       /* RS_CPU_* bits */
     rs_tokenize_fn tokenize;
+    rs_tokenize_spans_fn tokenize_spans; /* NULL: callers call tokenize per span (CPU tables) */
 } rs_kernels_t;
 
 /* The scalar reference table; always available. */

@@ -21,7 +21,9 @@
  *                   rs_hash64} and folded bytes into its own region of the
  *                   scratch buffers
  *                   (token index = its first byte, fold offset = twice that:
- *                   tokens <= bytes and folded bytes <= 2 * bytes), and its
+ *                   tokens <= bytes and folded bytes <= 2 * bytes), with
+ *                   want_src each token's first byte in the text into src
+ *                   (for batched calls: which text a token came from), and its
  *                   counts into info[i] = {first byte | flags, tokens, fold
  *                   bytes, invalid bytes}. A work-item whose range holds no safe
  *                   cut owns nothing; the one before it runs on.
@@ -453,7 +455,7 @@ __kernel void rs_tok_chunks(__global const uchar *text, uint len, uint sub, uint
                             __global const ushort *p1, __global const uchar *p2,
                             __global const ushort *f1, uint f1_len, __global const int *f2,
                             __global rs_cl_token *tok, __global uchar *fold, __global uint4 *info,
-                            uint fault)
+                            uint fault, __global uint *src, uint want_src)
 {
     const uint c = (uint)get_global_id(0);
     if (c >= nchunks)
@@ -473,6 +475,7 @@ __kernel void rs_tok_chunks(__global const uchar *text, uint len, uint sub, uint
     const uint n = end - start;
     __global rs_cl_token *const otok = tok + start;
     __global uchar *const ofold = fold + 2u * (ulong)start;
+    __global uint *const osrc = src + start;
     uint ntok = 0u, nfold = 0u, invalid = 0u;
     uint pos = 0u;
     while (pos < n) {
@@ -493,6 +496,8 @@ __kernel void rs_tok_chunks(__global const uchar *text, uint len, uint sub, uint
                     o.off = nfold;
                     o.len = j - pos;
                     o.hash = rs_cl_hash(w, j - pos);
+                    if (want_src)
+                        osrc[ntok] = start + pos;
                     otok[ntok++] = o;
                     nfold += j - pos;
                     pos = j;
@@ -516,6 +521,8 @@ __kernel void rs_tok_chunks(__global const uchar *text, uint len, uint sub, uint
             o.off = nfold;
             o.len = k;
             o.hash = rs_cl_hash(ofold + nfold, k);
+            if (want_src)
+                osrc[ntok] = start + pos;
             otok[ntok++] = o;
             nfold += k;
         }
@@ -577,11 +584,13 @@ __kernel void rs_tok_scan(__global const uint4 *info, uint nchunks, __global uin
         totals[0] = (uint4)(lt[l], lf[l], li[l], lg[l]);
 }
 
-/* Copies sub-chunk c's tokens and folded bytes to their final places;
- * each token's off becomes fold_base + its place in out_fold. */
+/* Copies sub-chunk c's tokens and folded bytes (and, with want_src, the
+ * tokens' first bytes) to their final places; each token's off becomes
+ * fold_base + its place in out_fold. */
 __kernel void rs_tok_compact(__global const rs_cl_token *tok, __global const uchar *fold,
                              __global const uint4 *info, __global const uint2 *prefix, uint nchunks,
-                             uint fold_base, __global rs_cl_token *out_tok, __global uchar *out_fold)
+                             uint fold_base, __global rs_cl_token *out_tok, __global uchar *out_fold,
+                             __global const uint *src, __global uint *out_src, uint want_src)
 {
     const uint c = (uint)get_global_id(0);
     if (c >= nchunks)
@@ -598,6 +607,12 @@ __kernel void rs_tok_compact(__global const rs_cl_token *tok, __global const uch
         rs_cl_token o = t[k];
         o.off += base;
         ot[k] = o;
+    }
+    if (want_src) {
+        __global const uint *const sr = src + start;
+        __global uint *const osr = out_src + pre.x;
+        for (uint k = 0u; k < v.y; k++)
+            osr[k] = sr[k];
     }
     __global const uchar *const f = fold + 2u * (ulong)start;
     __global uchar *const of = out_fold + pre.y;

@@ -1,0 +1,319 @@
+/*
+ * test_spans.c - batched tokenization (kernels.h rs_tokenize_spans_fn):
+ * the rule it rests on (a '\n' between two texts makes each tokenize as
+ * if alone, on the scalar reference), and rs_opencl_tokenize_spans on
+ * every OpenCL device against the scalar reference called span by span:
+ * random spans of random UTF-8 and bytes, empty spans, spans that end or
+ * begin inside a join rule, windows much shorter than the batch, faults.
+ * Seeds are printed; RS_TEST_SEED repeats a run.
+ */
+#include <criterion/criterion.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels.h" /* rs_span_t, rs_tokens_t */
+#include "opencl.h"  /* rs_opencl_* */
+#include "unicode.h" /* rs_scalar_tokenize, rs_utf8_encode */
+
+static uint64_t rng(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+static uint64_t test_seed(void)
+{
+    const char *env = getenv("RS_TEST_SEED");
+    const uint64_t seed = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
+    cr_log_info("spans: seed %llu (RS_TEST_SEED=%llu repeats it)", (unsigned long long)seed,
+                (unsigned long long)seed);
+    return seed ? seed : 1;
+}
+
+/* Pieces that sit badly at a span's edge: join rules cut in half, CR
+ * before the separator, combining marks and ZWJ first, regional
+ * indicators, truncated and stray UTF-8. */
+static const char *edges[] = {
+    "can'",   "'t",     "3.",     ".14",   "1,",    ",000",  "e.g",     ".",        "U.S",  "_id",
+    "x_",     "\r",     "\r\n",   "\n",    " ",     "\t",    "\xcc\x81", "\xe2\x80\x8d", "\xf0\x9f\x87\xba",
+    "\xf0\x9f\x87\xb8", "\xe2\x82", "\x80",  "\xff",  "\xc3", "\xd0\x9f\xd1\x80", "\xe2\x80\x99", "\xe2\x80\x94",
+    "word",   "WORD",   "\xc3\x89t\xc3\xa9", "\xe6\x9d\xb1", "\xef\xbc\x9f", "a\xc2\xad", "\xd7\x90\"", "''",
+};
+
+/* Random text: edge pieces, words, white space, random bytes. */
+static size_t random_text(uint64_t *st, uint8_t *buf, size_t len)
+{
+    static const uint32_t cps[] = {'a', 'Z', '7', ' ', ' ', '\n', '.', '\'', 0x00E9, 0x0301, 0x200D,
+                                   0x05D0, 0x30A2, 0x4E00, 0x212A, 0x1F1E6, 0x0660, 0x2019, 0x00A0};
+    size_t n = 0;
+    while (n + 8 <= len) {
+        const uint64_t r = rng(st) % 10;
+        if (r < 3) {
+            const char *e = edges[rng(st) % (sizeof edges / sizeof edges[0])];
+            const size_t el = strlen(e);
+            memcpy(buf + n, e, el);
+            n += el;
+        } else if (r < 4) {
+            buf[n++] = (uint8_t)rng(st);
+        } else {
+            n += rs_utf8_encode(cps[rng(st) % (sizeof cps / sizeof cps[0])], buf + n);
+        }
+    }
+    return n;
+}
+
+typedef struct batch {
+    uint8_t *text; /* all spans' bytes, back to back */
+    rs_span_t *sp;
+    size_t n, bytes;
+} batch_t;
+
+/* n spans: empty ones, single edge pieces and random texts up to maxlen. */
+static void batch_make(batch_t *b, uint64_t *st, size_t n, size_t maxlen)
+{
+    b->text = malloc(n * (maxlen + 8) + 1);
+    b->sp = calloc(n ? n : 1, sizeof *b->sp);
+    cr_assert(b->text && b->sp);
+    b->n = n;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t kind = rng(st) % 8;
+        size_t len = 0;
+        if (kind == 0) {
+            len = 0;
+        } else if (kind == 1) {
+            const char *e = edges[rng(st) % (sizeof edges / sizeof edges[0])];
+            len = strlen(e);
+            memcpy(b->text + at, e, len);
+        } else {
+            len = random_text(st, b->text + at, 8 + rng(st) % (maxlen + 1));
+        }
+        b->sp[i] = (rs_span_t){b->text + at, len};
+        at += len;
+    }
+    b->bytes = at;
+}
+
+static void batch_free(batch_t *b)
+{
+    free(b->text);
+    free(b->sp);
+}
+
+static void tokens_init(rs_tokens_t *t, size_t bytes)
+{
+    memset(t, 0, sizeof *t);
+    t->tok_cap = bytes + 1;
+    t->fold_cap = 2 * bytes + 8;
+    t->tok = malloc(t->tok_cap * sizeof *t->tok);
+    t->fold = malloc(t->fold_cap);
+    cr_assert(t->tok && t->fold);
+}
+
+static void tokens_free(rs_tokens_t *t)
+{
+    free(t->tok);
+    free(t->fold);
+}
+
+/* The reference: scalar, span by span. */
+static void reference(const batch_t *b, rs_tokens_t *t, size_t *ntok)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const size_t before = t->n;
+        if (b->sp[i].len)
+            rs_scalar_tokenize(b->sp[i].text, b->sp[i].len, t);
+        ntok[i] = t->n - before;
+    }
+}
+
+/* 1 when a and b hold the same tokens, folded bytes and invalid count. */
+static int same_tokens(const rs_tokens_t *a, const rs_tokens_t *b, const char *label)
+{
+    if (a->n != b->n || a->fold_len != b->fold_len || a->invalid_bytes != b->invalid_bytes) {
+        cr_expect_fail("%s: reference %zu tokens, %zu fold bytes, %llu invalid; got %zu, %zu, %llu", label, a->n,
+                       a->fold_len, (unsigned long long)a->invalid_bytes, b->n, b->fold_len,
+                       (unsigned long long)b->invalid_bytes);
+        return 0;
+    }
+    if (memcmp(a->fold, b->fold, a->fold_len) != 0) {
+        cr_expect_fail("%s: folded bytes differ", label);
+        return 0;
+    }
+    for (size_t i = 0; i < a->n; i++)
+        if (a->tok[i].off != b->tok[i].off || a->tok[i].len != b->tok[i].len || a->tok[i].hash != b->tok[i].hash) {
+            cr_expect_fail("%s: token %zu differs: \"%.*s\" against \"%.*s\"", label, i, (int)a->tok[i].len,
+                           (const char *)a->fold + a->tok[i].off, (int)b->tok[i].len,
+                           (const char *)b->fold + b->tok[i].off);
+            return 0;
+        }
+    return 1;
+}
+
+static int same_counts(const size_t *a, const size_t *b, size_t n, const char *label)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) {
+            cr_expect_fail("%s: span %zu: reference %zu tokens, got %zu", label, i, a[i], b[i]);
+            return 0;
+        }
+    return 1;
+}
+
+Test(spans, newline_between_texts_makes_each_tokenize_alone)
+{
+    uint64_t st = test_seed();
+    for (int round = 0; round < 3000; round++) {
+        batch_t b;
+        batch_make(&b, &st, 1 + rng(&st) % 12, 1 + rng(&st) % 64);
+        uint8_t *join = malloc(b.bytes + b.n + 1);
+        size_t jl = 0;
+        for (size_t i = 0; i < b.n; i++) {
+            memcpy(join + jl, b.sp[i].text, b.sp[i].len);
+            jl += b.sp[i].len;
+            join[jl++] = '\n';
+        }
+        rs_tokens_t ref, got;
+        tokens_init(&ref, b.bytes);
+        tokens_init(&got, jl);
+        size_t *ntok = calloc(b.n, sizeof *ntok);
+        reference(&b, &ref, ntok);
+        rs_scalar_tokenize(join, jl, &got);
+        char label[64];
+        snprintf(label, sizeof label, "round %d", round);
+        const int ok = same_tokens(&ref, &got, label);
+        free(ntok);
+        free(join);
+        tokens_free(&ref);
+        tokens_free(&got);
+        batch_free(&b);
+        if (!ok)
+            break;
+    }
+}
+
+typedef struct devs {
+    rs_opencl_devinfo_t *v;
+    size_t n;
+} devs_t;
+
+static devs_t need_devices(void)
+{
+    devs_t d = {NULL, 0};
+    if (!rs_opencl_compiled())
+        cr_skip_test("this build has no OpenCL support (RS_OPENCL off): the batched OpenCL tests did not run");
+    rs_error_t err = {0};
+    cr_assert_eq(rs_opencl_devices(&d.v, &d.n, 0, &err), RS_OK, "rs_opencl_devices: %s", err.msg);
+    if (d.n == 0)
+        cr_skip_test("no OpenCL platform or device on this machine (install pocl-opencl-icd): "
+                     "the batched OpenCL tests did not run");
+    return d;
+}
+
+static rs_opencl_t *open_with(const rs_opencl_devinfo_t *di, const rs_opencl_opts_t *o)
+{
+    rs_error_t err = {0};
+    rs_opencl_t *h = rs_opencl_open(di->platform, di->device, o, &err);
+    cr_assert(h != NULL, "opencl:%u:%u: %s", di->platform, di->device, err.msg);
+    cr_assert(o->fault || rs_opencl_usable(h), "opencl:%u:%u: not usable: %s", di->platform, di->device,
+              rs_opencl_info(h)->status);
+    return h;
+}
+
+/* One batch through the device and the reference; 1 when equal. */
+static int check_batch(rs_opencl_t *h, const batch_t *b, const char *label)
+{
+    rs_tokens_t ref, got;
+    tokens_init(&ref, b->bytes);
+    tokens_init(&got, b->bytes);
+    size_t *nr = calloc(b->n ? b->n : 1, sizeof *nr), *ng = calloc(b->n ? b->n : 1, sizeof *ng);
+    reference(b, &ref, nr);
+    rs_opencl_tokenize_spans(h, b->sp, b->n, &got, ng);
+    const int ok = same_tokens(&ref, &got, label) && same_counts(nr, ng, b->n, label);
+    free(nr);
+    free(ng);
+    tokens_free(&ref);
+    tokens_free(&got);
+    return ok;
+}
+
+Test(spans, device_batches_equal_the_reference_span_by_span, .timeout = 600)
+{
+    const devs_t d = need_devices();
+    uint64_t st = test_seed();
+    for (size_t i = 0; i < d.n; i++) {
+        /* windows of 4 KiB: a batch of up to a few hundred KiB takes many passes */
+        const rs_opencl_opts_t o = {.subchunk_bytes = 64, .window_bytes = 4096, .min_device_bytes = 0};
+        rs_opencl_t *h = open_with(&d.v[i], &o);
+        int ok = 1;
+        for (int round = 0; round < 200 && ok; round++) {
+            batch_t b;
+            const size_t n = round < 10 ? (size_t)round : 1 + rng(&st) % 600;
+            batch_make(&b, &st, n, round % 7 == 0 ? 3000 : 200);
+            char label[96];
+            snprintf(label, sizeof label, "opencl:%u:%u round %d (%zu spans, %zu bytes)", d.v[i].platform,
+                     d.v[i].device, round, b.n, b.bytes);
+            ok = check_batch(h, &b, label);
+            batch_free(&b);
+        }
+        const rs_opencl_counts_t c = rs_opencl_counts(h);
+        cr_expect_gt(c.device_calls, 0, "no batch reached the device");
+        cr_expect_eq(c.cpu_calls, 0, "%llu batches went to the CPU", (unsigned long long)c.cpu_calls);
+        rs_strlist_t w = {0};
+        rs_opencl_take_warnings(h, &w);
+        cr_expect_eq(w.n, 0, "warning: %s", w.n ? w.s[0] : "");
+        rs_strlist_free(&w);
+        cr_log_info("opencl:%u:%u: %llu device passes, %llu bytes", d.v[i].platform, d.v[i].device,
+                    (unsigned long long)c.device_calls, (unsigned long long)c.device_bytes);
+        rs_opencl_close(h);
+    }
+    free(d.v);
+}
+
+Test(spans, a_fault_gives_the_reference_and_a_warning)
+{
+    const devs_t d = need_devices();
+    uint64_t st = test_seed();
+    const rs_opencl_opts_t o = {.fault = 1, .min_device_bytes = 0, .window_bytes = 4096};
+    rs_opencl_t *h = open_with(&d.v[0], &o);
+    for (int round = 0; round < 5; round++) {
+        batch_t b;
+        batch_make(&b, &st, 50, 300);
+        cr_expect(check_batch(h, &b, "fault"));
+        batch_free(&b);
+    }
+    cr_expect_eq(rs_opencl_usable(h), 0, "still marked usable after a fault");
+    rs_strlist_t w = {0};
+    rs_opencl_take_warnings(h, &w);
+    cr_assert_eq(w.n, 1, "%zu warnings", w.n);
+    cr_expect(strstr(w.s[0], "run on the CPU") != NULL, "warning: %s", w.s[0]);
+    rs_strlist_free(&w);
+    rs_opencl_close(h);
+    free(d.v);
+}
+
+Test(spans, a_short_batch_runs_on_the_cpu)
+{
+    const devs_t d = need_devices();
+    uint64_t st = test_seed();
+    const rs_opencl_opts_t o = {.min_device_bytes = 1 << 20};
+    rs_opencl_t *h = open_with(&d.v[0], &o);
+    batch_t b;
+    batch_make(&b, &st, 100, 100);
+    cr_expect(check_batch(h, &b, "short batch"));
+    const rs_opencl_counts_t c = rs_opencl_counts(h);
+    cr_expect_eq(c.device_calls, 0);
+    cr_expect_eq(c.short_calls, 1);
+    cr_expect_eq(c.short_bytes, b.bytes);
+    batch_free(&b);
+    rs_opencl_close(h);
+    free(d.v);
+}
