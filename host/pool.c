@@ -18,7 +18,10 @@
  *   A worker scans each document of a shard with rs_scan_document, then
  *   adds the document's cue times to its speakers (rs_segment_t.ms, which
  *   the scanner does not read), and frees the document at once, so a
- *   shard's memory shrinks while it is scanned. JSON Lines documents are
+ *   shard's memory shrinks while it is scanned. With a kernel table that
+ *   has a batched entry (a device), the whole shard goes through
+ *   rs_scan_documents instead, so that its segments are tokenized in one
+ *   call, and is freed after. JSON Lines documents are
  *   split by --jsonl-doc here (rs_jsonl_split), on the worker, so that the
  *   groups of one file are scanned by one worker like any document.
  */
@@ -292,6 +295,69 @@ static rs_err_e rs_worker_scan(rs_worker_t *w, rs_doc_t *d)
     return e;
 }
 
+static void rs_batch_done(void *ctx, const rs_doc_t *d, const rs_docrec_t *rec)
+{
+    if (rec)
+        rs_add_talk_time(ctx, d, rec);
+}
+
+/* A shard for a kernel table with a batched entry: its documents (JSON
+ * Lines files split into their groups first) through rs_scan_documents,
+ * so that a device tokenizes the shard's segments in one call. */
+static rs_err_e rs_worker_scan_shard(rs_worker_t *w, rs_shard_t *sh)
+{
+    rs_pool_t *p = w->pool;
+    rs_doc_t **items = malloc((sh->n ? sh->n : 1) * sizeof *items);
+    rs_doc_t **subs = calloc(sh->n ? sh->n : 1, sizeof *subs);
+    size_t *nsub = calloc(sh->n ? sh->n : 1, sizeof *nsub);
+    size_t ni = 0, cap = sh->n;
+    rs_err_e e = items && subs && nsub ? RS_OK : RS_ERR_NOMEM;
+    for (size_t i = 0; i < sh->n && e == RS_OK; i++) {
+        rs_doc_t *d = &sh->docs[i];
+        if (rs_stopping(p)) {
+            atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
+            continue;
+        }
+        if (d->jsonl && d->jsonl->doc && rs_media_detect(d, p->cfg.scan->format) == RS_FORMAT_JSONL) {
+            char *warning = NULL;
+            e = rs_jsonl_split(d, d->jsonl, &subs[i], &nsub[i], &warning);
+            if (warning && e == RS_OK)
+                e = rs_notes_add(&w->st.warnings, d->path, warning);
+            free(warning);
+            if (e != RS_OK || nsub[i] == 0) {
+                if (e == RS_OK)
+                    items[ni++] = d;
+                continue;
+            }
+            const size_t need = ni + nsub[i] + (sh->n - i - 1); /* room for the documents after it too */
+            if (need > cap) {
+                rs_doc_t **g = realloc(items, need * sizeof *g);
+                if (!g) {
+                    e = RS_ERR_NOMEM;
+                    continue;
+                }
+                items = g;
+                cap = need;
+            }
+            for (size_t k = 0; k < nsub[i]; k++)
+                items[ni++] = &subs[i][k];
+        } else {
+            items[ni++] = d;
+        }
+    }
+    if (e == RS_OK)
+        e = rs_scan_documents(&w->sc, items, ni, &w->st, rs_batch_done, &w->st);
+    for (size_t i = 0; subs && i < sh->n; i++) {
+        for (size_t k = 0; k < nsub[i]; k++)
+            rs_doc_free(&subs[i][k]);
+        free(subs[i]);
+    }
+    free(items);
+    free(subs);
+    free(nsub);
+    return e;
+}
+
 static void *rs_worker_main(void *arg)
 {
     rs_worker_t *w = arg;
@@ -315,10 +381,17 @@ static void *rs_worker_main(void *arg)
         p->qn--;
         pthread_cond_signal(&p->not_full);
         pthread_mutex_unlock(&p->mu);
+        if (w->sc.cfg->kernels->tokenize_spans) {
+            const rs_err_e e = rs_worker_scan_shard(w, sh);
+            if (e != RS_OK)
+                rs_pool_fail(p, e);
+        }
         for (size_t i = 0; i < sh->n; i++) {
             rs_doc_t *d = &sh->docs[i];
             const uint64_t bytes = d->bytes;
-            if (rs_stopping(p)) {
+            if (w->sc.cfg->kernels->tokenize_spans) {
+                /* scanned above */
+            } else if (rs_stopping(p)) {
                 atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
             } else {
                 const rs_err_e e = rs_worker_scan(w, d);

@@ -1,6 +1,7 @@
 /*
- * scan.c - one document into rs_stats_t (scan.h). Single-threaded per
- * scanner; the configuration and matchers are shared read-only.
+ * scan.c - documents into rs_stats_t (scan.h), one by one or in batches
+ * whose segments are tokenized in one call. Single-threaded per scanner;
+ * the configuration and matchers are shared read-only.
  */
 #include "scan.h"
 
@@ -29,6 +30,11 @@ void rs_scanner_free(rs_scanner_t *sc)
     free(sc->spk);
     free(sc->bkey);
     free(sc->bhash);
+    free(sc->batch.tok);
+    free(sc->batch.fold);
+    free(sc->spans);
+    free(sc->ntok);
+    free(sc->ok);
     rs_match_state_free(&sc->mt);
     rs_match_state_free(&sc->me);
     memset(sc, 0, sizeof *sc);
@@ -124,11 +130,11 @@ static rs_err_e rs_count_bigrams(rs_pairs_t *bg, const uint64_t *key, const uint
     return RS_OK;
 }
 
-/* Counts tokens win[0..upto) and matches from them; then drops them. */
-static rs_err_e rs_win_consume(rs_seg_run_t *r, size_t upto)
+/* Counts tokens w->tok[0..upto) and matches from them; then drops them
+ * (w is the scanner's window, or a view of a batch's tokens). */
+static rs_err_e rs_win_consume(rs_seg_run_t *r, rs_tokens_t *w, size_t upto)
 {
     rs_scanner_t *sc = r->sc;
-    rs_tokens_t *w = &sc->win;
     rs_stats_t *st = r->st;
     const uint64_t doc = r->ht.doc;
     RS_FORWARD(rs_scratch_reserve(sc, upto));
@@ -214,9 +220,9 @@ static rs_err_e rs_scan_segment(rs_seg_run_t *r, const rs_doc_t *d, const rs_seg
         k->tokenize(d->text + pos, end - pos, w);
         pos = end;
         if (pos < sg->end && w->n > look)
-            RS_FORWARD(rs_win_consume(r, w->n - look));
+            RS_FORWARD(rs_win_consume(r, w, w->n - look));
     }
-    return rs_win_consume(r, w->n);
+    return rs_win_consume(r, w, w->n);
 }
 
 static int rs_has_question(const uint8_t *s, size_t len)
@@ -229,10 +235,12 @@ static int rs_has_question(const uint8_t *s, size_t len)
     return 0;
 }
 
-rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
+/* Parses d; *ok is 0 when it cannot be (recorded in st->skipped). */
+static rs_err_e rs_scan_parse(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, int *ok)
 {
     const rs_scan_cfg_t *cfg = sc->cfg;
     rs_error_t err = {0};
+    *ok = 0;
     rs_err_e e = rs_doc_parse(d, cfg->format, cfg->headings, &err);
     if (e == RS_ERR_NOMEM || e == RS_ERR_INTERNAL)
         return e;
@@ -240,7 +248,21 @@ rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
         return rs_notes_add(&st->skipped, d->path, err.msg);
     if (d->warning)
         RS_FORWARD(rs_notes_add(&st->warnings, d->path, d->warning));
+    *ok = 1;
+    return RS_OK;
+}
 
+/* A batch's tokens, handed out segment by segment: the next segment's are
+ * t->tok[at .. at + ntok[seg]). */
+typedef struct rs_pretok {
+    const rs_tokens_t *t;
+    const size_t *ntok;
+    size_t seg, at;
+} rs_pretok_t;
+
+/* Counts parsed d into st: its segments tokenized here, or taken from pre. */
+static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_pretok_t *pre)
+{
     const uint64_t doc = ++st->doc_seq;
     if (d->speakers.n > sc->spk_cap) {
         uint32_t *p = realloc(sc->spk, d->speakers.n * sizeof *p);
@@ -267,7 +289,18 @@ rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
         const rs_segment_t *sg = &d->seg[i];
         const int64_t spk = sg->speaker >= 0 ? (int64_t)sc->spk[sg->speaker] : -1;
         r.ht.speaker = r.he.speaker = spk;
-        RS_FORWARD(rs_scan_segment(&r, d, sg));
+        if (pre) {
+            rs_tokens_t v = *pre->t;
+            v.tok += pre->at;
+            v.n = pre->ntok[pre->seg];
+            r.prev = -1;
+            r.tokens = 0;
+            RS_FORWARD(rs_win_consume(&r, &v, v.n));
+            pre->at += pre->ntok[pre->seg];
+            pre->seg++;
+        } else {
+            RS_FORWARD(rs_scan_segment(&r, d, sg));
+        }
         tokens += r.tokens;
         turns += sg->is_turn;
         if (spk >= 0) {
@@ -286,7 +319,8 @@ rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
     st->bytes += d->bytes;
     st->tokens += tokens;
     st->turns += turns;
-    st->invalid_bytes += sc->win.invalid_bytes;
+    if (!pre)
+        st->invalid_bytes += sc->win.invalid_bytes;
 
     rs_docrec_t *rec = rs_stats_add_doc(st);
     if (!rec)
@@ -301,5 +335,112 @@ rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
     memset(&d->speakers, 0, sizeof d->speakers);
     rec->meta = d->meta;
     memset(&d->meta, 0, sizeof d->meta);
+    return RS_OK;
+}
+
+rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
+{
+    int ok;
+    RS_FORWARD(rs_scan_parse(sc, d, st, &ok));
+    return ok ? rs_scan_count(sc, d, st, NULL) : RS_OK;
+}
+
+static void *rs_grow(void *p, size_t *cap, size_t n, size_t sz, int *fail)
+{
+    if (n <= *cap)
+        return p;
+    size_t c = *cap ? *cap : 64;
+    while (c < n)
+        c *= 2;
+    void *q = realloc(p, c * sz);
+    if (!q) {
+        *fail = 1;
+        return p;
+    }
+    *cap = c;
+    return q;
+}
+
+/* docs[0..n), parsed already (ok[i]), their segments tokenized in one call. */
+static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs_stats_t *st, rs_scan_done_fn done,
+                              void *ctx)
+{
+    size_t nspans = 0, bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        if (sc->ok[i])
+            for (size_t k = 0; k < docs[i]->nseg; k++) {
+                nspans++;
+                bytes += docs[i]->seg[k].end - docs[i]->seg[k].start;
+            }
+    int fail = 0;
+    size_t cap = sc->spans_cap, cap2 = sc->spans_cap;
+    sc->spans = rs_grow(sc->spans, &cap, nspans, sizeof *sc->spans, &fail);
+    sc->ntok = rs_grow(sc->ntok, &cap2, nspans, sizeof *sc->ntok, &fail);
+    if (fail)
+        return RS_ERR_NOMEM;
+    sc->spans_cap = cap;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++)
+        if (sc->ok[i])
+            for (size_t k = 0; k < docs[i]->nseg; k++) {
+                const rs_segment_t *sg = &docs[i]->seg[k];
+                sc->spans[j++] = (rs_span_t){docs[i]->text + sg->start, sg->end - sg->start};
+            }
+    rs_tokens_t *b = &sc->batch;
+    b->n = 0;
+    b->fold_len = 0;
+    b->invalid_bytes = 0;
+    RS_FORWARD(rs_win_reserve(b, bytes));
+    sc->cfg->kernels->tokenize_spans(sc->spans, nspans, b, sc->ntok);
+    st->invalid_bytes += b->invalid_bytes;
+    rs_pretok_t pre = {b, sc->ntok, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        const size_t before = st->ndocs;
+        if (sc->ok[i])
+            RS_FORWARD(rs_scan_count(sc, docs[i], st, &pre));
+        if (done)
+            done(ctx, docs[i], st->ndocs > before ? &st->docs[st->ndocs - 1] : NULL);
+    }
+    return RS_OK;
+}
+
+rs_err_e rs_scan_documents(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs_stats_t *st, rs_scan_done_fn done,
+                           void *ctx)
+{
+    if (!sc->cfg->kernels->tokenize_spans) {
+        for (size_t i = 0; i < n; i++) {
+            const size_t before = st->ndocs;
+            RS_FORWARD(rs_scan_document(sc, docs[i], st));
+            if (done)
+                done(ctx, docs[i], st->ndocs > before ? &st->docs[st->ndocs - 1] : NULL);
+        }
+        return RS_OK;
+    }
+    int fail = 0;
+    sc->ok = rs_grow(sc->ok, &sc->ok_cap, n, 1, &fail);
+    if (fail)
+        return RS_ERR_NOMEM;
+    for (size_t i = 0; i < n;) {
+        if (docs[i]->bytes > RS_SCAN_BATCH_BYTES) {
+            /* too large for a batch: piece by piece */
+            const size_t before = st->ndocs;
+            RS_FORWARD(rs_scan_document(sc, docs[i], st));
+            if (done)
+                done(ctx, docs[i], st->ndocs > before ? &st->docs[st->ndocs - 1] : NULL);
+            i++;
+            continue;
+        }
+        size_t m = 0, bytes = 0;
+        while (i + m < n && docs[i + m]->bytes <= RS_SCAN_BATCH_BYTES
+               && bytes + docs[i + m]->bytes <= RS_SCAN_BATCH_BYTES) {
+            int ok;
+            RS_FORWARD(rs_scan_parse(sc, docs[i + m], st, &ok));
+            sc->ok[m] = (unsigned char)ok;
+            bytes += docs[i + m]->bytes;
+            m++;
+        }
+        RS_FORWARD(rs_scan_batch(sc, docs + i, m, st, done, ctx));
+        i += m;
+    }
     return RS_OK;
 }

@@ -11,6 +11,13 @@
  * never change a count. A run of more than RS_CHUNK_BYTES without a safe cut
  * (no white space) is cut at a UTF-8 character boundary; docs/tokens.md
  * says so.
+ *
+ * Batches (rs_scan_documents): when the kernel table has a batched entry
+ * (tokenize_spans: a device backend), a run of documents of up to
+ * RS_SCAN_BATCH_BYTES is parsed first, every segment of all of them is
+ * tokenized in one call, and then each document is counted from its share
+ * of the tokens, in order. Each segment's tokens are exactly those of the
+ * one-by-one path, so the statistics are the same.
  */
 #ifndef RS_SCAN_H
 #define RS_SCAN_H
@@ -23,6 +30,9 @@
 #include "stats.h"   /* rs_stats_t */
 
 #define RS_CHUNK_BYTES (1u << 20)
+/* Most text of one batch of rs_scan_documents; a larger document is
+ * scanned on its own, piece by piece. */
+#define RS_SCAN_BATCH_BYTES (8u << 20)
 
 typedef struct rs_scan_cfg {
     const rs_kernels_t *kernels;
@@ -41,6 +51,13 @@ typedef struct rs_scanner {
     size_t spk_cap;
     uint64_t *bkey, *bhash; /* bigram keys and hashes of one window */
     size_t scratch_cap;
+    /* batches (rs_scan_documents) */
+    rs_tokens_t batch;  /* the tokens of every segment of a batch */
+    rs_span_t *spans;   /* the segments' texts */
+    size_t *ntok;       /* tokens of each segment */
+    size_t spans_cap;
+    unsigned char *ok;  /* per document of the batch: parsed */
+    size_t ok_cap;
 } rs_scanner_t;
 
 rs_err_e rs_scanner_init(rs_scanner_t *sc, const rs_scan_cfg_t *cfg);
@@ -51,5 +68,17 @@ void rs_scanner_free(rs_scanner_t *sc);
  * and internal errors fail the call. doc's text is consumed; its metadata
  * and path move into st; the caller still calls rs_doc_free(doc). */
 rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *doc, rs_stats_t *st);
+
+/* Called by rs_scan_documents after each document, in order: rec is the
+ * record just added to st for it, or NULL when it was skipped. */
+typedef void (*rs_scan_done_fn)(void *ctx, const rs_doc_t *doc, const rs_docrec_t *rec);
+
+/* docs[0..n) in order, with the same statistics as n calls of
+ * rs_scan_document; with a kernel table that has tokenize_spans, the
+ * segments of up to RS_SCAN_BATCH_BYTES of documents go to it in one call.
+ * done (may be NULL) sees each document after it is counted, while its
+ * segments are still there. The caller still frees each document. */
+rs_err_e rs_scan_documents(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs_stats_t *st, rs_scan_done_fn done,
+                           void *ctx);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * test_scan.c - whole documents through rs_scan_document: counts across
  * 1 MiB piece cuts, and statistics that merge to the same report in any
- * grouping (host/scan.c, host/stats.c, host/report.c).
+ * grouping (host/scan.c, host/stats.c, host/report.c); and documents in
+ * batches (rs_scan_documents) against one by one.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "format.h"
 #include "report.h"
 #include "scan.h"
+#include "unicode.h" /* rs_scalar_tokenize */
 
 typedef struct fixture {
     rs_lexicon_t topics, entities;
@@ -208,5 +210,132 @@ Test(scan, random_documents_never_crash)
     cr_expect_not_null(json);
     free(json);
     rs_stats_free(&st);
+    fixture_free(&f);
+}
+
+/* A kernel table with a batched entry, as a device table has: the scalar
+ * reference span by span, so that only the scanner's batching is tested
+ * here (tests/unit/test_spans.c tests the device's). */
+static size_t fake_batches;
+static void fake_spans(const rs_span_t *sp, size_t n, rs_tokens_t *out, size_t *ntok)
+{
+    fake_batches++;
+    for (size_t i = 0; i < n; i++) {
+        const size_t before = out->n;
+        if (sp[i].len)
+            rs_scalar_tokenize(sp[i].text, sp[i].len, out);
+        ntok[i] = out->n - before;
+    }
+}
+
+static const rs_kernels_t fake_batched = {
+    .name = "batched",
+    .description = "test: scalar, span by span, through tokenize_spans",
+    .tokenize = rs_scalar_tokenize, /* for a document too large for a batch */
+    .tokenize_spans = fake_spans,
+};
+
+typedef struct seen {
+    size_t calls, records;
+    char **paths; /* the path of each record handed to done, in order */
+} seen_t;
+
+static void on_done(void *ctx, const rs_doc_t *d, const rs_docrec_t *rec)
+{
+    seen_t *s = ctx;
+    (void)d;
+    s->calls++;
+    if (rec)
+        s->paths[s->records++] = strdup(rec->path);
+}
+
+Test(scan, batches_give_the_same_report_as_one_by_one, .timeout = 300)
+{
+    fixture_t f;
+    fixture_init(&f);
+    unsigned seed = (unsigned)time(NULL);
+    const char *env = getenv("RS_TEST_SEED");
+    if (env)
+        seed = (unsigned)strtoul(env, NULL, 10);
+    cr_log_info("batches: seed %u (RS_TEST_SEED=%u repeats it)", seed, seed);
+    srand(seed);
+    enum { NDOCS = 400, BIG = 250 }; /* doc250 is larger than a batch */
+    rs_doc_t *docs_a = calloc(NDOCS, sizeof *docs_a), *docs_b = calloc(NDOCS, sizeof *docs_b);
+    rs_doc_t **ptrs = calloc(NDOCS, sizeof *ptrs);
+    cr_assert(docs_a && docs_b && ptrs);
+    const size_t nfrag = sizeof frags / sizeof frags[0];
+    for (int i = 0; i < NDOCS; i++) {
+        size_t len = 0, cap = i == BIG ? RS_SCAN_BATCH_BYTES + (1u << 20) : 4096;
+        char *buf = malloc(cap);
+        cr_assert(buf);
+        while (len + 32 < cap) {
+            const char *fr = frags[(size_t)rand() % nfrag];
+            const size_t fl = strlen(fr);
+            memcpy(buf + len, fr, fl);
+            len += fl;
+            if (i != BIG && rand() % 40 == 0)
+                break;
+        }
+        char path[32];
+        snprintf(path, sizeof path, "doc%03d", i);
+        for (int k = 0; k < 2; k++) {
+            rs_doc_t *d = k ? &docs_b[i] : &docs_a[i];
+            d->path = strdup(path);
+            d->text = malloc(len ? len : 1);
+            memcpy(d->text, buf, len);
+            d->len = d->bytes = len;
+        }
+        free(buf);
+    }
+    /* one by one, the scalar table */
+    rs_stats_t one;
+    stats_init(&f, &one);
+    rs_scanner_t sc;
+    cr_assert_eq(rs_scanner_init(&sc, &f.cfg), RS_OK);
+    for (int i = 0; i < NDOCS; i++)
+        cr_assert_eq(rs_scan_document(&sc, &docs_a[i], &one), RS_OK);
+    rs_scanner_free(&sc);
+    char *want = report(&f, &one);
+
+    /* in batches, the fake table: the big document on its own (piece by
+     * piece, with the scalar table's tokenize, which the fake lacks) */
+    rs_scan_cfg_t cfg = f.cfg;
+    cfg.kernels = &fake_batched;
+    rs_stats_t bat;
+    stats_init(&f, &bat);
+    cr_assert_eq(rs_scanner_init(&sc, &cfg), RS_OK);
+    seen_t seen = {0, 0, calloc(NDOCS, sizeof(char *))};
+    for (int i = 0; i < NDOCS; i++)
+        ptrs[i] = &docs_b[i];
+    fake_batches = 0;
+    cr_assert_eq(rs_scan_documents(&sc, ptrs, NDOCS, &bat, on_done, &seen), RS_OK);
+    rs_scanner_free(&sc);
+    cr_expect_geq(fake_batches, 2, "seed %u: %zu batches (the big document splits them)", seed, fake_batches);
+    cr_expect_eq(seen.calls, NDOCS, "seed %u: done called %zu times", seed, seen.calls);
+    cr_expect_eq(seen.records, bat.ndocs, "seed %u", seed);
+    for (size_t i = 1; i < seen.records; i++)
+        cr_expect(strcmp(seen.paths[i - 1], seen.paths[i]) < 0, "seed %u: done out of order: %s then %s", seed,
+                  seen.paths[i - 1], seen.paths[i]);
+    int big_seen = 0;
+    for (size_t i = 0; i < seen.records; i++)
+        big_seen |= strcmp(seen.paths[i], "doc250") == 0;
+    cr_expect(big_seen, "seed %u: the document larger than a batch was not counted", seed);
+    cr_expect_gt(bat.documents, NDOCS / 2, "seed %u: %llu documents counted", seed, (unsigned long long)bat.documents);
+    char *got = report(&f, &bat);
+    cr_expect_str_eq(got, want, "seed %u: batched report differs", seed);
+    for (size_t i = 0; i < seen.records; i++)
+        free(seen.paths[i]);
+    free(seen.paths);
+    free(got);
+    free(want);
+    for (int i = 0; i < NDOCS; i++) {
+        rs_doc_free(&docs_a[i]);
+        rs_doc_free(&docs_b[i]);
+    }
+    free(docs_a);
+    free(docs_b);
+    free(ptrs);
+    rs_stats_free(&one);
+    rs_stats_free(&bat);
     fixture_free(&f);
 }
