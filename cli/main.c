@@ -408,6 +408,14 @@ static int cmd_scan(int argc, char **argv, rs_cluster_t *cl)
     rs_opencl_register(); /* --backend opencl[:P:D][+cpu] */
     const rs_err_e e = rs_cluster_scan(cl, &o, &res, &err);
     rs_opencl_take_warnings(NULL, &res.warnings); /* device faults: pieces went to the CPU */
+    rs_opencl_t *dev = e == RS_OK ? rs_opencl_of_kernels(res.kernels) : NULL;
+    if (dev) { /* what reached the device (this process's share under MPI) */
+        const rs_opencl_counts_t c = rs_opencl_counts(dev);
+        res.run.device = 1;
+        res.run.device_calls = c.device_calls;
+        res.run.device_bytes = c.device_bytes;
+        res.run.cpu_bytes = c.short_bytes + c.cpu_bytes;
+    }
     signal(SIGINT, SIG_DFL);
     const char *verbose = getenv("ROSTRUM_MPI_VERBOSE"); /* each rank's share (docs/cluster.md) */
     FILE *mine = cl->rank == 0 ? stderr : rank_err;

@@ -29,6 +29,9 @@ typedef struct rs_run_info {
     int pinned;           /* 1: every worker was bound to one PU */
     uint64_t shard_bytes; /* --shard-size used, 0 when unknown */
     int partial;          /* 1: interrupted; counts cover finished documents only */
+    int device;           /* 1: an OpenCL table; the counters below are its */
+    uint64_t device_calls, device_bytes; /* passes on the device and the text they took */
+    uint64_t cpu_bytes;   /* text the device table left to the CPU (short, busy, faults) */
 } rs_run_info_t;
 
 typedef struct rs_report_view {

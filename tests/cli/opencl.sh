@@ -6,7 +6,11 @@
 # ../shared/corpora is beside the checkout (or RS_CORPUS_DIR names an
 # unpacked copy), on the podcast corpus. ROSTRUM_OPENCL_MIN_BYTES=0 sends
 # every piece, however short, to the device; the default run is checked
-# too. Exits 77 (ctest: skipped) when no OpenCL device builds the kernels.
+# too, and the run line's "device" counters must show that text reached the
+# device (a scan sends one batch per shard). Identity across -j and
+# --shard-size, and with the CPU sharing the work (opencl+cpu), is checked
+# on the sample and the format fixtures. Exits 77 (ctest: skipped) when no
+# OpenCL device builds the kernels.
 set -u
 rostrum=$1 src=$2
 tmp=$(mktemp -d)
@@ -36,6 +40,12 @@ same_report() {
             2> "$tmp/err" || fail "$name: opencl (min $min): exit $?: $(cat "$tmp/err")"
         ! grep -q 'warning' "$tmp/err" || fail "$name: opencl (min $min) warned: $(cat "$tmp/err")"
         grep -q '"backend": "opencl:' "$tmp/$name-cl.json" || fail "$name: the run line names no OpenCL device"
+        local calls
+        calls=$(sed -n 's/.*"device": {"calls": \([0-9]*\).*/\1/p' "$tmp/$name-cl.json")
+        [ -n "$calls" ] || fail "$name: the run line has no device counters"
+        if [ $min = 0 ] || [ "${big:-0}" = 1 ]; then
+            [ "$calls" -gt 0 ] || fail "$name: opencl (min $min): nothing reached the device: $(grep '"run"' "$tmp/$name-cl.json")"
+        fi
         cmp -s <(norun "$tmp/$name-cl.json") <(norun "$tmp/$name-scalar.json") \
             || { diff <(norun "$tmp/$name-cl.json") <(norun "$tmp/$name-scalar.json") | head -20;
                  fail "$name: opencl (min $min) report differs from scalar"; }
@@ -46,9 +56,36 @@ same_report() {
 same_report sample "$src/sample/transcripts" --topics "$src/sample/lexicons/topics.yml" \
     --entities "$src/sample/lexicons/entities.yml"
 
+# -j, shard sizes and the CPU alongside: every variant equals scalar
+lex=(--topics "$src/sample/lexicons/topics.yml" --entities "$src/sample/lexicons/entities.yml")
+for in in "sample:$src/sample/transcripts" "formats:$src/tests/data/formats" "grouped:$src/tests/data/formats"; do
+    name=${in%%:*} dir=${in#*:}
+    extra=("${lex[@]}")
+    # JSON Lines grouped into documents: split on the worker, then batched
+    [ $name = grouped ] && extra+=(--jsonl-doc episode --jsonl-speaker who --jsonl-text utterance)
+    "$rostrum" scan "$dir" "${extra[@]}" --backend scalar --json "$tmp/v-scalar.json" --quiet 2> /dev/null
+    [ $? -le 1 ] || fail "$name: scalar failed"
+    for b in opencl opencl+cpu; do
+        for j in 1 2 3; do
+            for shard in 4K 64K default; do
+                sh=()
+                [ $shard = default ] || sh=(--shard-size $shard)
+                ROSTRUM_OPENCL_MIN_BYTES=0 "$rostrum" scan "$dir" "${extra[@]}" --backend $b -j $j "${sh[@]}" \
+                    --json "$tmp/v.json" --quiet 2> "$tmp/err"
+                [ $? -le 1 ] || fail "$name: $b -j $j shard $shard: $(cat "$tmp/err")"
+                ! grep -q 'warning: OpenCL' "$tmp/err" || fail "$name: $b -j $j shard $shard warned: $(cat "$tmp/err")"
+                cmp -s <(norun "$tmp/v.json") <(norun "$tmp/v-scalar.json") \
+                    || { diff <(norun "$tmp/v.json") <(norun "$tmp/v-scalar.json") | head -20;
+                         fail "$name: $b -j $j shard $shard differs from scalar"; }
+            done
+        done
+    done
+    ok "$name: opencl and opencl+cpu, -j 1..3, shards of 4K, 64K and the default, equal scalar"
+done
+
 # one long line: pieces of RS_CHUNK_BYTES, windows, sub-chunk cuts
 yes 'Der Ölpreis stieg, the price rose; 3.14 x86_64 can'"'"'t — 東京 ' | head -c 5000000 > "$tmp/long.txt"
-same_report long_line "$tmp/long.txt"
+big=1 same_report long_line "$tmp/long.txt"
 
 corpus=${RS_CORPUS_DIR:-}
 if [ -z "$corpus" ]; then
@@ -59,7 +96,7 @@ if [ -z "$corpus" ]; then
     fi
 fi
 if [ -n "$corpus" ]; then
-    same_report corpus "$corpus"
+    big=1 same_report corpus "$corpus"
 else
     echo "SKIP [opencl]: no corpus (../shared/corpora or RS_CORPUS_DIR): the corpus check did not run"
 fi
