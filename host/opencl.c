@@ -720,7 +720,7 @@ rs_opencl_t *rs_opencl_open(unsigned pi, unsigned di, const rs_opencl_opts_t *o,
             return h;
         }
     }
-    for (unsigned i = 0; i < h->nlanes; i++) {
+    for (unsigned i = 0; i < RS_CL_LANES; i++) { /* in hybrid mode too: the second doubles a batch's buffers */
         e = rs_lane_init(h, &h->lane[i]);
         if (e != CL_SUCCESS) {
             rs_cl_fail(h, "creating a queue and kernels", e);
@@ -844,45 +844,98 @@ static cl_int rs_cl_enqueue_kernels(rs_opencl_t *h, rs_lane_t *l, cl_uint n, cl_
     return CL_SUCCESS;
 }
 
-/* One window on the device; out is changed only on success. With src,
- * each new token's first byte in text goes to src[0..] (room for len).
- * On failure *what_out says what failed, and the OpenCL error code is
- * returned, or RS_CL_BROKEN when the device's results broke a bound
- * (nothing read). */
+/* A window in flight: started on a lane, its totals on their way back. */
+typedef struct rs_cl_flight {
+    rs_lane_t *l;
+    size_t pos, len;   /* where the window starts in the caller's text, its length */
+    cl_uint fold_base; /* the fold offset its tokens were given on the device */
+    cl_uint tot[4];    /* tokens, fold bytes, invalid bytes, flags */
+    cl_event ev;       /* the read of tot */
+} rs_cl_flight_t;
+
+/* Starts one window on lane l: the upload, the kernels and the read of the
+ * totals are queued, nothing waits. The device gives token offsets from
+ * fold_base on. On failure the lane is idle again. */
+static cl_int rs_cl_pass_start(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text, size_t len, cl_uint fold_base,
+                               int want_src, rs_cl_flight_t *f, const char **what_out)
+{
+    f->l = l;
+    f->len = len;
+    f->fold_base = fold_base;
+    f->ev = NULL;
+    RS_CL_TRY("allocating buffers", rs_lane_reserve(h, l, len));
+    RS_CL_TRY("clEnqueueWriteBuffer(text)", clEnqueueWriteBuffer(l->q, l->text, CL_FALSE, 0, len, text, 0, NULL, NULL));
+    cl_int e = rs_cl_enqueue_kernels(h, l, (cl_uint)len, fold_base, want_src != 0, what_out);
+    if (e == CL_SUCCESS) {
+        e = clEnqueueReadBuffer(l->q, l->totals, CL_FALSE, 0, sizeof f->tot, f->tot, 0, NULL, &f->ev);
+        if (e != CL_SUCCESS)
+            *what_out = "clEnqueueReadBuffer(totals)";
+    }
+    if (e != CL_SUCCESS)
+        clFinish(l->q); /* the write may still read text */
+    return e;
+}
+
+/* Waits for a started window and appends its tokens and folded bytes to
+ * out (with src, each token's first byte in the window to src[0..]); the
+ * offsets are moved to out's fold_len when they were given another base.
+ * out is changed only on success; the lane is idle after, either way. On
+ * failure *what_out says what failed, and the OpenCL error code is
+ * returned, or RS_CL_BROKEN when the device's results broke a bound. */
+static cl_int rs_cl_pass_finish(rs_cl_flight_t *f, rs_tokens_t *out, uint32_t *src, const char **what_out)
+{
+    rs_lane_t *l = f->l;
+    cl_int e = clWaitForEvents(1, &f->ev);
+    clReleaseEvent(f->ev);
+    f->ev = NULL;
+    if (e != CL_SUCCESS) {
+        clFinish(l->q);
+        *what_out = "clEnqueueReadBuffer(totals)";
+        return e;
+    }
+    const size_t ntok = f->tot[0], nfold = f->tot[1], len = f->len;
+    if (f->tot[3] != 0 || ntok > len || nfold > 2 * len || ntok > out->tok_cap - out->n
+        || nfold > out->fold_cap - out->fold_len) {
+        *what_out = (f->tot[3] & RS_CL_FLAG_FAULT) ? "a kernel reported a fault (injected)"
+                                                   : "the device's results broke the contract's bounds";
+        return RS_CL_BROKEN;
+    }
+    if (ntok && e == CL_SUCCESS) {
+        e = clEnqueueReadBuffer(l->q, l->otok, CL_FALSE, 0, ntok * sizeof(rs_token_t), out->tok + out->n, 0, NULL, NULL);
+        *what_out = "clEnqueueReadBuffer(tokens)";
+    }
+    if (nfold && e == CL_SUCCESS) {
+        e = clEnqueueReadBuffer(l->q, l->ofold, CL_FALSE, 0, nfold, out->fold + out->fold_len, 0, NULL, NULL);
+        *what_out = "clEnqueueReadBuffer(fold)";
+    }
+    if (ntok && src && e == CL_SUCCESS) {
+        e = clEnqueueReadBuffer(l->q, l->osrc, CL_FALSE, 0, ntok * sizeof *src, src, 0, NULL, NULL);
+        *what_out = "clEnqueueReadBuffer(src)";
+    }
+    const cl_int fe = clFinish(l->q); /* also when a read failed: none may still write into out */
+    if (e == CL_SUCCESS && fe != CL_SUCCESS) {
+        e = fe;
+        *what_out = "clFinish";
+    }
+    if (e != CL_SUCCESS)
+        return e;
+    const cl_uint fix = (cl_uint)out->fold_len - f->fold_base;
+    if (fix)
+        for (size_t i = 0; i < ntok; i++)
+            out->tok[out->n + i].off += fix;
+    out->n += ntok;
+    out->fold_len += nfold;
+    out->invalid_bytes += f->tot[2];
+    return CL_SUCCESS;
+}
+
+/* One window on the device, start to finish (see rs_cl_pass_finish). */
 static cl_int rs_cl_pass(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text, size_t len, rs_tokens_t *out,
                          uint32_t *src, const char **what_out)
 {
-    RS_CL_TRY("allocating buffers", rs_lane_reserve(h, l, len));
-    const cl_uint n = (cl_uint)len;
-    RS_CL_TRY("clEnqueueWriteBuffer(text)", clEnqueueWriteBuffer(l->q, l->text, CL_FALSE, 0, len, text, 0, NULL, NULL));
-    const cl_int ke = rs_cl_enqueue_kernels(h, l, n, (cl_uint)out->fold_len, src != NULL, what_out);
-    if (ke != CL_SUCCESS) {
-        clFinish(l->q); /* the write may still read text */
-        return ke;
-    }
-    cl_uint tot[4];
-    RS_CL_TRY("clEnqueueReadBuffer(totals)", clEnqueueReadBuffer(l->q, l->totals, CL_TRUE, 0, sizeof tot, tot, 0, NULL, NULL));
-    const size_t ntok = tot[0], nfold = tot[1];
-    if (tot[3] != 0 || ntok > len || nfold > 2 * len || ntok > out->tok_cap - out->n
-        || nfold > out->fold_cap - out->fold_len) {
-        *what_out = (tot[3] & RS_CL_FLAG_FAULT) ? "a kernel reported a fault (injected)"
-                                                : "the device's results broke the contract's bounds";
-        return RS_CL_BROKEN;
-    }
-    if (ntok)
-        RS_CL_TRY("clEnqueueReadBuffer(tokens)", clEnqueueReadBuffer(l->q, l->otok, CL_FALSE, 0, ntok * sizeof(rs_token_t),
-                                                                     out->tok + out->n, 0, NULL, NULL));
-    if (nfold)
-        RS_CL_TRY("clEnqueueReadBuffer(fold)",
-                  clEnqueueReadBuffer(l->q, l->ofold, CL_FALSE, 0, nfold, out->fold + out->fold_len, 0, NULL, NULL));
-    if (ntok && src)
-        RS_CL_TRY("clEnqueueReadBuffer(src)",
-                  clEnqueueReadBuffer(l->q, l->osrc, CL_FALSE, 0, ntok * sizeof *src, src, 0, NULL, NULL));
-    RS_CL_TRY("clFinish", clFinish(l->q));
-    out->n += ntok;
-    out->fold_len += nfold;
-    out->invalid_bytes += tot[2];
-    return CL_SUCCESS;
+    rs_cl_flight_t f;
+    const cl_int e = rs_cl_pass_start(h, l, text, len, (cl_uint)out->fold_len, src != NULL, &f, what_out);
+    return e != CL_SUCCESS ? e : rs_cl_pass_finish(&f, out, src, what_out);
 }
 
 enum { RS_CL_CPU, RS_CL_DEVICE, RS_CL_SHORT };
@@ -1011,23 +1064,66 @@ static int rs_cl_grow(void **buf, size_t *cap, size_t n, size_t sz)
     return 1;
 }
 
-/* The spans joined into l->join, each followed by a '\n', in windows of
- * at most h->window bytes cut at safe cuts, one device pass each; tokens
- * are given to spans by their first byte. A '\n' ends a segment before it
- * and begins one after it (UAX #29 WB3a, WB3b) whatever is around it, so
- * each span tokenizes as if alone. Returns 0 with out unchanged (the
- * caller then runs the spans on the CPU) on any failure; *what_out and
- * *cl_err say why, or *what_out stays NULL when that was no fault of the
- * device (a window without a safe cut, no host memory for the batch). */
-static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, const rs_span_t *sp, size_t n, size_t total,
-                              rs_tokens_t *out, size_t *ntok, const char **what_out, cl_int *cl_err)
+/* A second lane for the windows of a batch, if one is free now (never
+ * waits): every lane the handle made counts, also in hybrid mode, where
+ * callers get only the first. NULL when none is free. */
+static rs_lane_t *rs_lane_try_partner(rs_opencl_t *h)
 {
-    const size_t jlen = total + n;
-    void *join = l->join, *hsrc = l->hsrc;
-    const int grown = rs_cl_grow(&join, &l->join_cap, jlen, 1)
-                      && rs_cl_grow(&hsrc, &l->hsrc_cap, jlen < h->window ? jlen : h->window, sizeof *l->hsrc);
+    rs_lane_t *got = NULL;
+    pthread_mutex_lock(&h->mu);
+    for (unsigned i = 0; i < RS_CL_LANES && !got && !atomic_load(&h->failed); i++)
+        if (h->lane[i].q && !h->lane[i].busy)
+            got = &h->lane[i];
+    if (got)
+        got->busy = 1;
+    pthread_mutex_unlock(&h->mu);
+    return got;
+}
+
+/* Gives the tokens out->tok[first..out->n) to spans by their first bytes
+ * (src[k] for token first + k, relative to window start pos). 0 when one
+ * lies outside every span (a broken device). */
+static int rs_cl_assign(const rs_span_t *sp, size_t n, size_t *span, size_t *span_start, const uint32_t *src,
+                        size_t count, size_t pos, size_t end, size_t *ntok)
+{
+    for (size_t t = 0; t < count; t++) {
+        const size_t b = pos + src[t];
+        while (*span < n && b >= *span_start + sp[*span].len) {
+            *span_start += sp[*span].len + 1;
+            (*span)++;
+        }
+        if (*span == n || b < *span_start || b >= end)
+            return 0;
+        ntok[*span]++;
+    }
+    return 1;
+}
+
+/* The spans joined into l->join, each followed by a '\n', in windows of
+ * at most h->window bytes cut at safe cuts; tokens are given to spans by
+ * their first byte. A '\n' ends a segment before it and begins one after
+ * it (UAX #29 WB3a, WB3b) whatever is around it, so each span tokenizes as
+ * if alone. Double-buffered: with a second lane free (partner), window
+ * k + 1 is uploaded and run on one lane while window k's results are read
+ * back from the other (its token offsets, given from 0 on the device, are
+ * moved on the host). Returns 0 with out unchanged (the caller then runs
+ * the spans on the CPU) on any failure; *what_out and *cl_err say why, or
+ * *what_out stays NULL when that was no fault of the device (a window
+ * without a safe cut, no host memory for the batch). */
+static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, rs_lane_t *partner, const rs_span_t *sp, size_t n,
+                              size_t total, rs_tokens_t *out, size_t *ntok, const char **what_out, cl_int *cl_err)
+{
+    const size_t jlen = total + n, wmax = jlen < h->window ? jlen : h->window;
+    rs_lane_t *lanes[2] = {l, partner};
+    const int nl = partner ? 2 : 1;
+    void *join = l->join;
+    int grown = rs_cl_grow(&join, &l->join_cap, jlen, 1);
     l->join = join;
-    l->hsrc = hsrc;
+    for (int i = 0; i < nl && grown; i++) {
+        void *hsrc = lanes[i]->hsrc;
+        grown = rs_cl_grow(&hsrc, &lanes[i]->hsrc_cap, wmax, sizeof *lanes[i]->hsrc);
+        lanes[i]->hsrc = hsrc;
+    }
     if (!grown)
         return 0; /* no room for the batch on the host: the CPU takes it (the device stays usable) */
     size_t at = 0;
@@ -1041,37 +1137,61 @@ static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, const rs_span_t *sp,
     const size_t saved_n = out->n, saved_fold = out->fold_len;
     const uint64_t saved_invalid = out->invalid_bytes;
     size_t span = 0, span_start = 0; /* the span tokens are given to, and where it starts */
-    for (size_t pos = 0; pos < jlen;) {
-        size_t end = jlen;
-        if (jlen - pos > h->window) {
-            const size_t cut = rs_safe_cut(l->join + pos, h->window + 1);
-            if (cut == 0)
-                goto undo; /* no safe cut in a whole window: all on the CPU */
-            end = pos + cut;
+    rs_cl_flight_t fl[2];
+    int head = 0, live = 0, next = 0; /* oldest window in flight, windows in flight, lane for the next */
+    size_t pos = 0;
+    int ok = 1;
+    while (ok && (pos < jlen || live)) {
+        while (ok && live < nl && pos < jlen) {
+            size_t end = jlen;
+            if (jlen - pos > h->window) {
+                const size_t cut = rs_safe_cut(l->join + pos, h->window + 1);
+                if (cut == 0) {
+                    ok = 0; /* no safe cut in a whole window: all on the CPU */
+                    break;
+                }
+                end = pos + cut;
+            }
+            rs_cl_flight_t *f = &fl[(head + live) % 2];
+            /* one lane: offsets from out's end, as they stay; two: from 0, moved when read */
+            const cl_uint base = nl == 1 ? (cl_uint)out->fold_len : 0u;
+            const cl_int e = rs_cl_pass_start(h, lanes[next], l->join + pos, end - pos, base, 1, f, what_out);
+            if (e != CL_SUCCESS) {
+                *cl_err = e;
+                ok = 0;
+                break;
+            }
+            f->pos = pos;
+            live++;
+            next = (next + 1) % nl;
+            pos = end;
+        }
+        if (!live)
+            break;
+        rs_cl_flight_t *f = &fl[head];
+        head = (head + 1) % 2;
+        live--;
+        if (!ok) { /* drain: nothing more is kept */
+            clWaitForEvents(1, &f->ev);
+            clReleaseEvent(f->ev);
+            clFinish(f->l->q);
+            continue;
         }
         const size_t first = out->n;
-        const cl_int e = rs_cl_pass(h, l, l->join + pos, end - pos, out, l->hsrc, what_out);
+        const cl_int e = rs_cl_pass_finish(f, out, f->l->hsrc, what_out);
         if (e != CL_SUCCESS) {
             *cl_err = e;
-            goto undo;
+            ok = 0;
+            continue;
         }
-        for (size_t t = first; t < out->n; t++) {
-            const size_t b = pos + l->hsrc[t - first];
-            while (span < n && b >= span_start + sp[span].len) {
-                span_start += sp[span].len + 1;
-                span++;
-            }
-            if (span == n || b < span_start || b >= end) {
-                *what_out = "the device placed a token outside the text";
-                *cl_err = RS_CL_BROKEN;
-                goto undo;
-            }
-            ntok[span]++;
+        if (!rs_cl_assign(sp, n, &span, &span_start, f->l->hsrc, out->n - first, f->pos, f->pos + f->len, ntok)) {
+            *what_out = "the device placed a token outside the text";
+            *cl_err = RS_CL_BROKEN;
+            ok = 0;
         }
-        pos = end;
     }
-    return 1;
-undo:
+    if (ok)
+        return 1;
     out->n = saved_n;
     out->fold_len = saved_fold;
     out->invalid_bytes = saved_invalid;
@@ -1097,7 +1217,17 @@ void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_
     }
     const char *what = NULL;
     cl_int e = CL_SUCCESS;
-    if (rs_cl_spans_device(h, l, sp, n, total, out, ntok, &what, &e)) {
+    rs_lane_t *partner = total + n > h->window ? rs_lane_try_partner(h) : NULL;
+    const int done = rs_cl_spans_device(h, l, partner, sp, n, total, out, ntok, &what, &e);
+    if (partner) {
+        rs_lane_release(h, partner);
+        if (done) {
+            pthread_mutex_lock(&h->mu);
+            h->counts.paired_calls++;
+            pthread_mutex_unlock(&h->mu);
+        }
+    }
+    if (done) {
         rs_cl_count(h, RS_CL_DEVICE, total);
     } else {
         if (what)
@@ -1462,7 +1592,7 @@ void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_
 rs_opencl_counts_t rs_opencl_counts(rs_opencl_t *h)
 {
     (void)h;
-    return (rs_opencl_counts_t){0, 0, 0, 0, 0, 0};
+    return (rs_opencl_counts_t){0, 0, 0, 0, 0, 0, 0};
 }
 
 rs_err_e rs_opencl_take_warnings(rs_opencl_t *h, rs_strlist_t *into)

@@ -21,7 +21,11 @@
  *   Threads: rs_opencl_tokenize may be called from any number of threads at
  *   once; each call takes a free lane (waiting for one, or, for a handle
  *   opened with hybrid set, running on the CPU when none is free), so two
- *   callers overlap one's transfers with the other's kernels.
+ *   callers overlap one's transfers with the other's kernels. A batch
+ *   longer than a window also takes the other lane when it is free (in
+ *   hybrid mode too, where callers only get the first) and alternates its
+ *   windows between the two: the next window's upload and kernels run
+ *   while this one's results are read back (double-buffering).
  *   Short texts (under min_device_bytes, default RS_OPENCL_MIN_BYTES) run
  *   on the CPU: host/scan.c calls tokenize once per turn, and a device
  *   call costs more than tokenizing a short turn on the CPU.
@@ -104,6 +108,7 @@ typedef struct rs_opencl_counts {
     uint64_t short_calls, short_bytes;   /* texts under min_device_bytes, run on the CPU */
     uint64_t cpu_calls, cpu_bytes;       /* other texts that went to the CPU (faults, busy
                                           * lanes in hybrid mode, no safe cut in a window) */
+    uint64_t paired_calls;               /* batches double-buffered over two lanes */
 } rs_opencl_counts_t;
 
 /* Whether this build has OpenCL support compiled in. Can't fail. */

@@ -266,13 +266,15 @@ Test(spans, device_batches_equal_the_reference_span_by_span, .timeout = 600)
         }
         const rs_opencl_counts_t c = rs_opencl_counts(h);
         cr_expect_gt(c.device_calls, 0, "no batch reached the device");
+        cr_expect_gt(c.paired_calls, 0, "no batch was double-buffered over two lanes");
         cr_expect_eq(c.cpu_calls, 0, "%llu batches went to the CPU", (unsigned long long)c.cpu_calls);
         rs_strlist_t w = {0};
         rs_opencl_take_warnings(h, &w);
         cr_expect_eq(w.n, 0, "warning: %s", w.n ? w.s[0] : "");
         rs_strlist_free(&w);
-        cr_log_info("opencl:%u:%u: %llu device passes, %llu bytes", d.v[i].platform, d.v[i].device,
-                    (unsigned long long)c.device_calls, (unsigned long long)c.device_bytes);
+        cr_log_info("opencl:%u:%u: %llu batches on the device (%llu double-buffered), %llu bytes", d.v[i].platform,
+                    d.v[i].device, (unsigned long long)c.device_calls, (unsigned long long)c.paired_calls,
+                    (unsigned long long)c.device_bytes);
         rs_opencl_close(h);
     }
     free(d.v);
