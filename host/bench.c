@@ -1831,13 +1831,23 @@ static rs_err_e rs_pass_scan(rs_env_t *e, int full, rs_bench_sum_t *sum)
     RS_FORWARD(rs_stats_for(e, &st));
     rs_scanner_t sc;
     rs_err_e r = rs_scanner_init(&sc, &e->cfg);
-    for (size_t i = 0; r == RS_OK && i < e->c->n; i++) {
-        rs_doc_t d;
-        r = rs_copy_doc(&e->c->doc[i], &d);
-        if (r == RS_OK)
-            r = rs_scan_document(&sc, &d, &st);
-        rs_doc_free(&d);
+    /* all documents at once, so that a device table gets them in batches
+     * (rs_scan_documents), as the pool's shards do; CPU tables one by one */
+    rs_doc_t *docs = calloc(e->c->n ? e->c->n : 1, sizeof *docs);
+    rs_doc_t **ptrs = calloc(e->c->n ? e->c->n : 1, sizeof *ptrs);
+    if (!docs || !ptrs)
+        r = RS_ERR_NOMEM;
+    size_t ncopied = 0;
+    for (; r == RS_OK && ncopied < e->c->n; ncopied++) {
+        r = rs_copy_doc(&e->c->doc[ncopied], &docs[ncopied]);
+        ptrs[ncopied] = &docs[ncopied];
     }
+    if (r == RS_OK)
+        r = rs_scan_documents(&sc, ptrs, e->c->n, &st, NULL, NULL);
+    for (size_t i = 0; docs && i < ncopied; i++)
+        rs_doc_free(&docs[i]);
+    free(docs);
+    free(ptrs);
     rs_scanner_free(&sc);
     if (r != RS_OK) {
         rs_stats_free(&st);
@@ -2306,8 +2316,9 @@ rs_err_e rs_bench_run(const rs_bench_corpus_t *c, const rs_bench_opts_t *oin, rs
         const uint64_t allb = db + (n1.short_bytes - n0.short_bytes + n1.cpu_bytes - n0.cpu_bytes) / passes;
         if (r == RS_OK)
             r = rs_bench_note(res,
-                              "scan/%s: per pass, %llu of %llu tokenize calls (%llu of %llu bytes) ran on the device; "
-                              "shorter texts than ROSTRUM_OPENCL_MIN_BYTES (default %u) run on the CPU",
+                              "scan/%s: per pass, %llu of %llu tokenize calls (%llu of %llu bytes) ran on the device "
+                              "(a call is a batch of up to RS_SCAN_BATCH_BYTES of documents, or one piece of a larger "
+                              "one); shorter ones than ROSTRUM_OPENCL_MIN_BYTES (default %u) run on the CPU",
                               name, (unsigned long long)dc, (unsigned long long)all, (unsigned long long)db,
                               (unsigned long long)allb, RS_OPENCL_MIN_BYTES);
     }

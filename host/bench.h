@@ -25,11 +25,11 @@
  *                         tables, the way host/scan.c counts them (its loop
  *                         is static there, so bench.c has a copy: keep them
  *                         alike);
- *     scan                on each backend, rs_scan_document over a copy of
+ *     scan                on each backend, rs_scan_documents over a copy of
  *                         every document: parse, tokenize, count, match
  *                         (the 500-entry lexicon as topics); on each OpenCL
  *                         device through rs_kernels_select("opencl:P:D"),
- *                         as `rostrum scan --backend` runs it (texts under
+ *                         as `rostrum scan --backend` runs it (batches under
  *                         RS_OPENCL_MIN_BYTES go to the CPU: a note says
  *                         how many calls reached the device);
  *     scan-pool           the same through the worker pool (pool.h) with
