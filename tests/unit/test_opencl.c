@@ -29,7 +29,8 @@
 
 #include "hash.h"    /* rs_hash64 */
 #include "kernels.h" /* rs_kernels_select */
-#include "opencl.h"  /* rs_opencl_* */
+#include "cl_devices.h" /* need_devices */
+#include "opencl.h"     /* rs_opencl_* */
 #include "unicode.h" /* rs_scalar_tokenize, rs_utf8_encode */
 
 #ifndef RS_WORDBREAKTEST
@@ -50,26 +51,6 @@ static uint64_t rng_next(uint64_t *s)
     x ^= x >> 27;
     *s = x;
     return x * 0x2545F4914F6CDD1DULL;
-}
-
-typedef struct devs {
-    rs_opencl_devinfo_t *v;
-    size_t n;
-} devs_t;
-
-/* The devices present; skips the test (visibly) when there is none. */
-static devs_t need_devices(void)
-{
-    devs_t d = {NULL, 0};
-    if (!rs_opencl_compiled())
-        cr_skip_test("this build has no OpenCL support (RS_OPENCL off): the OpenCL tests did not run");
-    rs_error_t err = {0};
-    const rs_err_e e = rs_opencl_devices(&d.v, &d.n, 0, &err);
-    cr_assert_eq(e, RS_OK, "rs_opencl_devices: %s", err.msg);
-    if (d.n == 0)
-        cr_skip_test("no OpenCL platform or device on this machine (install pocl-opencl-icd): "
-                     "the OpenCL tests did not run");
-    return d;
 }
 
 static rs_opencl_t *open_dev(const rs_opencl_devinfo_t *di, uint32_t sub)

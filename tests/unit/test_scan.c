@@ -173,16 +173,23 @@ static const char *frags[] = {
     "\xf0\x9f\x87\xba", "\xe2\x80\x99", "can't ", "3.14 ", "e.g. ", "_id ", "\xef\xbb\xbf", "*", "**", ":",
 };
 
-Test(scan, random_documents_never_crash)
+/* Seeds rand() from RS_TEST_SEED, else the clock, and logs the seed. */
+static unsigned seed_rand(const char *what)
 {
-    fixture_t f;
-    fixture_init(&f);
     unsigned seed = (unsigned)time(NULL);
     const char *env = getenv("RS_TEST_SEED");
     if (env)
         seed = (unsigned)strtoul(env, NULL, 10);
-    cr_log_info("random documents: seed %u (RS_TEST_SEED=%u repeats it)", seed, seed);
+    cr_log_info("%s: seed %u (RS_TEST_SEED=%u repeats it)", what, seed, seed);
     srand(seed);
+    return seed;
+}
+
+Test(scan, random_documents_never_crash)
+{
+    fixture_t f;
+    fixture_init(&f);
+    const unsigned seed = seed_rand("random documents");
     rs_stats_t st;
     stats_init(&f, &st);
     char buf[4096];
@@ -253,12 +260,7 @@ Test(scan, batches_give_the_same_report_as_one_by_one, .timeout = 300)
 {
     fixture_t f;
     fixture_init(&f);
-    unsigned seed = (unsigned)time(NULL);
-    const char *env = getenv("RS_TEST_SEED");
-    if (env)
-        seed = (unsigned)strtoul(env, NULL, 10);
-    cr_log_info("batches: seed %u (RS_TEST_SEED=%u repeats it)", seed, seed);
-    srand(seed);
+    const unsigned seed = seed_rand("batches");
     enum { NDOCS = 400, BIG = 250 }; /* doc250 is larger than a batch */
     rs_doc_t *docs_a = calloc(NDOCS, sizeof *docs_a), *docs_b = calloc(NDOCS, sizeof *docs_b);
     rs_doc_t **ptrs = calloc(NDOCS, sizeof *ptrs);

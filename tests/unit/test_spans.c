@@ -16,7 +16,8 @@
 #include <time.h>
 
 #include "kernels.h" /* rs_span_t, rs_tokens_t */
-#include "opencl.h"  /* rs_opencl_* */
+#include "cl_devices.h" /* need_devices */
+#include "opencl.h"     /* rs_opencl_* */
 #include "unicode.h" /* rs_scalar_tokenize, rs_utf8_encode */
 
 static uint64_t rng(uint64_t *s)
@@ -198,24 +199,6 @@ Test(spans, newline_between_texts_makes_each_tokenize_alone)
         if (!ok)
             break;
     }
-}
-
-typedef struct devs {
-    rs_opencl_devinfo_t *v;
-    size_t n;
-} devs_t;
-
-static devs_t need_devices(void)
-{
-    devs_t d = {NULL, 0};
-    if (!rs_opencl_compiled())
-        cr_skip_test("this build has no OpenCL support (RS_OPENCL off): the batched OpenCL tests did not run");
-    rs_error_t err = {0};
-    cr_assert_eq(rs_opencl_devices(&d.v, &d.n, 0, &err), RS_OK, "rs_opencl_devices: %s", err.msg);
-    if (d.n == 0)
-        cr_skip_test("no OpenCL platform or device on this machine (install pocl-opencl-icd): "
-                     "the batched OpenCL tests did not run");
-    return d;
 }
 
 static rs_opencl_t *open_with(const rs_opencl_devinfo_t *di, const rs_opencl_opts_t *o)
