@@ -126,11 +126,11 @@ static int cmd_devices(void)
         char name[32];
         snprintf(name, sizeof name, "opencl:%u:%u", dv[i].platform, dv[i].device);
         printf("%-10s %-10s OpenCL %s device %s (%s; %s; driver %s): %u compute units, %llu MiB memory, "
-               "%llu MiB max allocation; kernels %s\n",
+               "%llu MiB max allocation; near %s; kernels %s\n",
                name, dv[i].built == 1 ? "yes" : "no", dv[i].type, dv[i].device_name, dv[i].platform_name,
                dv[i].device_version, dv[i].driver_version, dv[i].compute_units,
                (unsigned long long)(dv[i].global_mem_bytes >> 20), (unsigned long long)(dv[i].max_alloc_bytes >> 20),
-               dv[i].status);
+               dv[i].near, dv[i].status);
     }
     free(dv);
     char topo[4096];

@@ -32,6 +32,8 @@
 #define CL_TARGET_OPENCL_VERSION 120
 #endif
 #include <CL/cl.h>
+#include <hwloc.h>
+#include <hwloc/opencl.h> /* hwloc_opencl_get_device_cpuset */
 
 #include <errno.h>
 #include <pthread.h>
@@ -93,6 +95,7 @@ struct rs_opencl {
     size_t min_bytes;   /* shorter texts run on the CPU */
     atomic_int failed;
     rs_tokenize_fn cpu; /* where pieces go when the device cannot take them */
+    hwloc_bitmap_t near; /* the PUs near the device when they are not all of them, else NULL */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     rs_strlist_t warnings;    /* under mu */
@@ -231,6 +234,51 @@ static uint64_t rs_cl_dulong(cl_device_id d, cl_device_info what)
     return clGetDeviceInfo(d, what, sizeof v, &v, NULL) == CL_SUCCESS ? (uint64_t)v : 0;
 }
 
+/* The machine's topology, loaded once for the process and kept (the
+ * handles' locality is read against it); NULL when hwloc cannot load it. */
+static hwloc_topology_t rs_cl_topo;
+static pthread_once_t rs_cl_topo_once = PTHREAD_ONCE_INIT;
+
+static void rs_cl_topology_load(void)
+{
+    hwloc_topology_t t;
+    if (hwloc_topology_init(&t) != 0)
+        return;
+    if (hwloc_topology_load(t) != 0) {
+        hwloc_topology_destroy(t);
+        return;
+    }
+    rs_cl_topo = t;
+}
+
+static hwloc_topology_t rs_cl_topology(void)
+{
+    pthread_once(&rs_cl_topo_once, rs_cl_topology_load);
+    return rs_cl_topo;
+}
+
+/* The PUs near device d (hwloc's OpenCL helper: the PCI device's local
+ * CPUs), written as a list into buf; returns them as a new bitmap when
+ * they are fewer than the machine's, else NULL (a CPU device, a device
+ * without PCI information, or a machine of one locality). */
+static hwloc_bitmap_t rs_cl_near(cl_device_id d, char *buf, size_t n)
+{
+    snprintf(buf, n, "all PUs");
+    hwloc_topology_t t = rs_cl_topology();
+    hwloc_bitmap_t set = t ? hwloc_bitmap_alloc() : NULL;
+    if (!set)
+        return NULL;
+    if (hwloc_opencl_get_device_cpuset(t, d, set) != 0 || hwloc_bitmap_iszero(set)
+        || hwloc_bitmap_isincluded(hwloc_topology_get_topology_cpuset(t), set)) {
+        hwloc_bitmap_free(set);
+        return NULL;
+    }
+    char list[96];
+    hwloc_bitmap_list_snprintf(list, sizeof list, set);
+    snprintf(buf, n, "PUs %s", list);
+    return set;
+}
+
 static void rs_cl_describe(cl_platform_id p, cl_device_id d, unsigned pi, unsigned di, rs_opencl_devinfo_t *info)
 {
     memset(info, 0, sizeof *info);
@@ -255,6 +303,9 @@ static void rs_cl_describe(cl_platform_id p, cl_device_id d, unsigned pi, unsign
     info->local_mem_bytes = rs_cl_dulong(d, CL_DEVICE_LOCAL_MEM_SIZE);
     info->built = -1;
     snprintf(info->status, sizeof info->status, "not built");
+    hwloc_bitmap_t near = rs_cl_near(d, info->near, sizeof info->near);
+    if (near)
+        hwloc_bitmap_free(near);
 }
 
 /* ------------------------------------------------------------------ */
@@ -667,6 +718,7 @@ rs_opencl_t *rs_opencl_open(unsigned pi, unsigned di, const rs_opencl_opts_t *o,
             h->min_bytes = (size_t)v;
     }
     rs_cl_describe(plat, dev, pi, di, &h->info);
+    h->near = rs_cl_near(dev, h->info.near, sizeof h->info.near);
 
     const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)plat, 0};
     cl_int e;
@@ -755,6 +807,8 @@ void rs_opencl_close(rs_opencl_t *h)
     if (h->ctx)
         clReleaseContext(h->ctx);
     rs_strlist_free(&h->warnings);
+    if (h->near)
+        hwloc_bitmap_free(h->near);
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cv);
     free(h);
@@ -985,6 +1039,31 @@ static void rs_lane_release(rs_opencl_t *h, rs_lane_t *l)
     pthread_mutex_unlock(&h->mu);
 }
 
+/* Binds the calling thread to the PUs near the device for a call, when
+ * the device has a locality and the thread is bound elsewhere; returns
+ * the binding to restore (rs_cl_unbind), or NULL when nothing changed.
+ * Best effort: a failure leaves the thread as it was. */
+static hwloc_bitmap_t rs_cl_bind_near(const rs_opencl_t *h)
+{
+    hwloc_topology_t t = rs_cl_topology();
+    if (!h->near || !t)
+        return NULL;
+    hwloc_bitmap_t old = hwloc_bitmap_alloc();
+    if (old && hwloc_get_cpubind(t, old, HWLOC_CPUBIND_THREAD) == 0 && !hwloc_bitmap_isincluded(old, h->near)
+        && hwloc_set_cpubind(t, h->near, HWLOC_CPUBIND_THREAD) == 0)
+        return old;
+    hwloc_bitmap_free(old);
+    return NULL;
+}
+
+static void rs_cl_unbind(hwloc_bitmap_t old)
+{
+    if (!old)
+        return;
+    hwloc_set_cpubind(rs_cl_topology(), old, HWLOC_CPUBIND_THREAD);
+    hwloc_bitmap_free(old);
+}
+
 /* The first safe cut at or after from (0 < from < len), or len. */
 static size_t rs_cl_next_cut(const uint8_t *text, size_t len, size_t from)
 {
@@ -1011,6 +1090,7 @@ void rs_opencl_tokenize(rs_opencl_t *h, const uint8_t *text, size_t len, rs_toke
         rs_cl_count(h, RS_CL_CPU, len);
         return;
     }
+    hwloc_bitmap_t bound = rs_cl_bind_near(h);
     size_t pos = 0;
     while (pos < len) {
         size_t end = len;
@@ -1037,6 +1117,7 @@ void rs_opencl_tokenize(rs_opencl_t *h, const uint8_t *text, size_t len, rs_toke
         rs_cl_count(h, RS_CL_DEVICE, end - pos);
         pos = end;
     }
+    rs_cl_unbind(bound);
     rs_lane_release(h, l);
 }
 
@@ -1218,7 +1299,9 @@ void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_
     const char *what = NULL;
     cl_int e = CL_SUCCESS;
     rs_lane_t *partner = total + n > h->window ? rs_lane_try_partner(h) : NULL;
+    hwloc_bitmap_t bound = rs_cl_bind_near(h);
     const int done = rs_cl_spans_device(h, l, partner, sp, n, total, out, ntok, &what, &e);
+    rs_cl_unbind(bound);
     if (partner) {
         rs_lane_release(h, partner);
         if (done) {

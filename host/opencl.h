@@ -42,6 +42,10 @@
  *   lane: the worker that finds it free feeds the device, the others and
  *   every short text run the best CPU table).
  *   Those handles live until rs_opencl_shutdown (at most RS_OPENCL_SLOTS).
+ *   Locality: hwloc's OpenCL helper gives the PUs near each device (a
+ *   GPU's PCI locality; all of them for a CPU device or a machine of one
+ *   locality). When they are fewer than the machine's, a thread feeding
+ *   the device is bound to them for the call and bound back after.
  *   Cache: compiled binaries are kept in $XDG_CACHE_HOME/rostrum (else
  *   ~/.cache/rostrum), one file per platform, device, driver, kernel source
  *   and build options; a missing, stale or unusable entry is rebuilt, and
@@ -87,6 +91,7 @@ typedef struct rs_opencl_devinfo {
     int built;                  /* 1 kernels built, 0 failed, -1 not tried */
     int from_cache;             /* 1 when the binary came from the cache */
     char status[512];           /* "built", "built (cached)", why not */
+    char near[112];             /* the PUs near the device ("all PUs", "PUs 0-15"), from hwloc */
 } rs_opencl_devinfo_t;
 
 typedef struct rs_opencl_opts {

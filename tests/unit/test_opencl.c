@@ -174,9 +174,11 @@ Test(opencl, every_device_builds)
     rs_error_t err = {0};
     cr_assert_eq(rs_opencl_devices(&v, &n, 1, &err), RS_OK, "%s", err.msg);
     for (size_t i = 0; i < n; i++) {
-        cr_log_info("opencl:%u:%u %s (%s, %s): %u compute units, %llu MiB; kernels %s", v[i].platform, v[i].device,
-                    v[i].device_name, v[i].platform_name, v[i].driver_version, v[i].compute_units,
-                    (unsigned long long)(v[i].global_mem_bytes >> 20), v[i].status);
+        cr_log_info("opencl:%u:%u %s (%s, %s): %u compute units, %llu MiB, near %s; kernels %s", v[i].platform,
+                    v[i].device, v[i].device_name, v[i].platform_name, v[i].driver_version, v[i].compute_units,
+                    (unsigned long long)(v[i].global_mem_bytes >> 20), v[i].near, v[i].status);
+        cr_expect(strcmp(v[i].near, "all PUs") == 0 || strncmp(v[i].near, "PUs ", 4) == 0,
+                  "opencl:%u:%u: locality \"%s\"", v[i].platform, v[i].device, v[i].near);
         cr_expect_eq(v[i].built, 1, "opencl:%u:%u (%s): %s", v[i].platform, v[i].device, v[i].device_name,
                      v[i].status);
     }
