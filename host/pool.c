@@ -137,16 +137,37 @@ static unsigned rs_online_cpus(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
+/* Loads the machine's topology, cut down to the PUs this process may run
+ * on (its binding: taskset, a batch system, mpirun's --bind-to), so that
+ * workers are counted and pinned inside them and two processes bound
+ * apart never pin their workers to the same cores. 0 on success. */
+static int rs_topology_load_bound(hwloc_topology_t *out)
+{
+    hwloc_topology_t t;
+    if (hwloc_topology_init(&t) != 0)
+        return -1;
+    if (hwloc_topology_load(t) != 0) {
+        hwloc_topology_destroy(t);
+        return -1;
+    }
+    hwloc_bitmap_t bound = hwloc_bitmap_alloc();
+    if (bound && hwloc_get_cpubind(t, bound, HWLOC_CPUBIND_PROCESS) == 0 && !hwloc_bitmap_iszero(bound)
+        && !hwloc_bitmap_isincluded(hwloc_topology_get_topology_cpuset(t), bound)
+        && hwloc_bitmap_intersects(bound, hwloc_topology_get_topology_cpuset(t)))
+        hwloc_topology_restrict(t, bound, 0); /* on failure the topology is left whole */
+    hwloc_bitmap_free(bound);
+    *out = t;
+    return 0;
+}
+
 unsigned rs_default_workers(void)
 {
     hwloc_topology_t t;
     unsigned n = 0;
-    if (hwloc_topology_init(&t) == 0) {
-        if (hwloc_topology_load(t) == 0) {
-            n = rs_count(t, HWLOC_OBJ_CORE);
-            if (!n)
-                n = rs_count(t, HWLOC_OBJ_PU);
-        }
+    if (rs_topology_load_bound(&t) == 0) {
+        n = rs_count(t, HWLOC_OBJ_CORE);
+        if (!n)
+            n = rs_count(t, HWLOC_OBJ_PU);
         hwloc_topology_destroy(t);
     }
     if (!n)
@@ -534,13 +555,9 @@ rs_err_e rs_pool_start(rs_pool_t **out, const rs_pool_cfg_t *cfg, rs_error_t *er
         p->cfg.shard_bytes = RS_DEFAULT_SHARD_BYTES;
     p->t0 = p->last_progress = rs_clock();
     snprintf(p->topology, sizeof p->topology, "unknown (hwloc could not load the topology)");
-    if (hwloc_topology_init(&p->topo) == 0) {
-        if (hwloc_topology_load(p->topo) == 0) {
-            p->have_topo = 1;
-            rs_topology_line(p->topo, p->topology, sizeof p->topology);
-        } else {
-            hwloc_topology_destroy(p->topo);
-        }
+    if (rs_topology_load_bound(&p->topo) == 0) {
+        p->have_topo = 1;
+        rs_topology_line(p->topo, p->topology, sizeof p->topology);
     }
     p->nw = cfg->workers;
     if (!p->nw && p->have_topo)

@@ -27,9 +27,11 @@
  *   document frequencies (rs_stats_t.doc_seq / last_doc) are exact, and
  *   merging is addition, so the merged counts do not depend on the number
  *   of workers, the shard size or the order documents arrive in.
- *   Placement: workers are spread over the machine with hwloc_distrib and
- *   each binds itself to one PU (hwloc_bitmap_singlify); failing to bind is
- *   a warning, not an error.
+ *   Placement: the topology is cut down to the PUs the process is bound to
+ *   (taskset, a batch system, mpirun --bind-to), so workers are counted and
+ *   placed inside them; they are spread with hwloc_distrib and each binds
+ *   itself to one PU (hwloc_bitmap_singlify); failing to bind is a
+ *   warning, not an error.
  *   Stopping: when *cancel becomes nonzero, workers finish the document in
  *   hand and drop the rest (counted in rs_pool_dropped); the reader stops
  *   feeding. Out of memory in a worker stops the pool the same way and is

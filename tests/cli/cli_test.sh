@@ -36,6 +36,29 @@ determinism)
     [ "$(grep -c '' "$tmp/csv/speakers.csv")" = "$(( $(jq_py "$tmp/a.json" 'len(d["speakers"])') + 1 ))" ] || fail "speakers.csv rows"
     ok "byte-identical reruns; 13 CSV tables"
     ;;
+binding)
+    # A process bound to one CPU (taskset, a batch system, mpirun --bind-to) counts and pins
+    # its workers inside that binding: two processes bound apart never share a core.
+    command -v taskset > /dev/null || { echo "SKIP [$case_name]: no taskset here; the binding check did not run"; exit 0; }
+    ncpu=$(nproc) # the CPUs this test may use
+    if [ "$ncpu" -lt 2 ]; then echo "SKIP [$case_name]: one CPU allowed here; nothing to bind apart"; exit 0; fi
+    last=$(python3 -c 'import os; print(max(os.sched_getaffinity(0)))')
+    taskset -c $last "$rostrum" scan "$src/sample/transcripts" --json "$tmp/b.json" --quiet || fail "exit $?"
+    [ "$(jq_py "$tmp/b.json" 'd["run"]["threads"]')" = 1 ] || fail "bound to one CPU, yet $(jq_py "$tmp/b.json" 'd["run"]["threads"]') workers"
+    jq_py "$tmp/b.json" 'd["run"]["topology"]' | grep -q '1 PU' || fail "topology: $(jq_py "$tmp/b.json" 'd["run"]["topology"]')"
+    [ "$(jq_py "$tmp/b.json" 'd["run"]["pinned"]')" = True ] || fail "not pinned inside the binding"
+    # the worker thread must stay on the CPU the process was given
+    yes 'a few words for a worker to count ' | head -c 80000000 > "$tmp/big.txt"
+    taskset -c $last "$rostrum" scan "$tmp/big.txt" --json /dev/null --quiet &
+    pid=$!
+    sleep 0.5
+    masks=$(for t in /proc/$pid/task/*; do taskset -p "${t##*/}" 2> /dev/null | sed 's/.*: //'; done | sort -u)
+    wait $pid || fail "exit $?"
+    want=$(printf '%x' $((1 << last)))
+    [ -n "$masks" ] || echo "note [$case_name]: the scan ended before its threads were looked at"
+    [ -z "$masks" ] || [ "$masks" = "$want" ] || fail "threads ran outside CPU $last: masks $masks"
+    ok "bound to CPU $last of $ncpu: 1 worker, pinned there, topology $(jq_py "$tmp/b.json" 'd["run"]["topology"]')"
+    ;;
 stdin)
     f="$src/sample/transcripts/council-debate.txt"
     "$rostrum" scan "$f" --json "$tmp/a.json" --quiet || fail "exit $?"
