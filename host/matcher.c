@@ -1,6 +1,8 @@
 /*
  * matcher.c - compiling a lexicon and matching it on token windows
  * (matcher.h). Built once by one thread; read-only while workers match.
+ * The prefilter bitmap is built last, from the two first-word tables; per
+ * token, its bits are tested before any table is probed.
  */
 #include "matcher.h"
 
@@ -12,6 +14,72 @@
 #include "unicode.h" /* rs_scalar_tokenize: patterns use the reference */
 
 #define RS_NONE UINT32_MAX
+
+/* Filter bits per first-word key (a false positive rate of about 1/16),
+ * and the bounds of the filter's size in bits (64 B to 1 MiB). */
+#define RS_FILTER_BITS_PER_KEY 16
+#define RS_FILTER_MIN_LOG2 9
+#define RS_FILTER_MAX_LOG2 23
+
+/* The filter bit of a token (or exact first word) whose hash is h. */
+static inline uint64_t rs_fbit_exact(const rs_matcher_t *m, uint64_t h)
+{
+    return h >> m->filter_shift;
+}
+
+/* The filter bit of glob class k (1 to 4) for the first k bytes w
+ * (little-endian, zero above them). */
+static inline uint64_t rs_fbit_glob(const rs_matcher_t *m, uint32_t w, uint32_t k)
+{
+    return (((uint64_t)k << 32 | w) * 0x9E3779B97F4A7C15ull) >> m->filter_shift;
+}
+
+static inline int rs_fbit_test(const rs_matcher_t *m, uint64_t bit)
+{
+    return (int)((m->filter[bit >> 6] >> (bit & 63)) & 1);
+}
+
+static void rs_fbit_set(rs_matcher_t *m, uint64_t bit)
+{
+    m->filter[bit >> 6] |= 1ull << (bit & 63);
+}
+
+/* The first min(len, 4) bytes at p as a little-endian word. */
+static inline uint32_t rs_head4(const uint8_t *p, size_t len)
+{
+    if (len < 4)
+        return (uint32_t)rs_hash_load_le(p, len);
+    uint32_t w;
+    memcpy(&w, p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap32(w);
+#endif
+    return w;
+}
+
+/* Builds the prefilter from the first-word tables. RS_ERR_NOMEM on
+ * failure. */
+static rs_err_e rs_filter_build(rs_matcher_t *m)
+{
+    const size_t keys = m->first_exact.n + m->first_glob.n;
+    uint32_t lg = RS_FILTER_MIN_LOG2;
+    while (lg < RS_FILTER_MAX_LOG2 && ((size_t)1 << lg) < keys * RS_FILTER_BITS_PER_KEY)
+        lg++;
+    m->filter = calloc((size_t)1 << (lg - 6), sizeof *m->filter);
+    if (!m->filter)
+        return RS_ERR_NOMEM;
+    m->filter_shift = 64 - lg;
+    for (size_t id = 0; id < m->first_exact.n; id++)
+        rs_fbit_set(m, rs_fbit_exact(m, rs_dict_hash(&m->first_exact, id)));
+    for (size_t id = 0; id < m->first_glob.n; id++) {
+        size_t len;
+        const uint8_t *k = (const uint8_t *)rs_dict_key(&m->first_glob, id, &len);
+        const uint32_t kk = len < 4 ? (uint32_t)len : 4;
+        m->glob_ks |= 1u << kk;
+        rs_fbit_set(m, rs_fbit_glob(m, rs_head4(k, kk), kk));
+    }
+    return RS_OK;
+}
 
 typedef struct rs_mbuild {
     rs_matcher_t *m;
@@ -154,7 +222,7 @@ rs_err_e rs_matcher_build(rs_matcher_t *m, const rs_lexicon_t *lex)
     }
     m->cat_base[lex->n] = g;
     m->npat_total = g;
-    return RS_OK;
+    return rs_filter_build(m);
 }
 
 void rs_matcher_free(rs_matcher_t *m)
@@ -163,6 +231,7 @@ void rs_matcher_free(rs_matcher_t *m)
     free(m->pat);
     free(m->words);
     free(m->arena);
+    free(m->filter);
     rs_dict_free(&m->first_exact);
     rs_dict_free(&m->first_glob);
     rs_strlist_free(&m->warnings);
@@ -223,32 +292,69 @@ static void rs_try_chain(const rs_matcher_t *m, rs_match_state_t *s, const rs_to
     }
 }
 
+/* Whether the glob part of the filter lets a token of len >= glob_lens[0]
+ * bytes through: a test per class K <= len, on the first K bytes. */
+static inline int rs_filter_glob(const rs_matcher_t *m, const uint8_t *bytes, uint32_t len)
+{
+    const uint32_t w = rs_head4(bytes, len);
+    if (len >= 4 && m->glob_ks == 1u << 4) /* the common case: every prefix has 4 bytes or more */
+        return rs_fbit_test(m, rs_fbit_glob(m, w, 4));
+    for (uint32_t ks = m->glob_ks & ((2u << (len < 4 ? len : 4)) - 1); ks; ks &= ks - 1) {
+        const uint32_t kk = (uint32_t)__builtin_ctz(ks);
+        if (rs_fbit_test(m, rs_fbit_glob(m, kk == 4 ? w : w & ((1u << (8 * kk)) - 1), kk)))
+            return 1;
+    }
+    return 0;
+}
+
+/* The patterns that start at token i, which the filter let through: the
+ * tables probed, the hits reported. Out of line, so that the filter's loop
+ * keeps its registers. */
+static __attribute__((noinline)) void rs_match_at(const rs_matcher_t *m, rs_match_state_t *s,
+                                                  const rs_tokens_t *t, size_t i, uint64_t abs_base,
+                                                  rs_hit_fn hit, void *ctx)
+{
+    const rs_token_t *k = &t->tok[i];
+    const uint8_t *bytes = t->fold + k->off;
+    s->ntouched = 0;
+    if (rs_fbit_test(m, rs_fbit_exact(m, k->hash))) {
+        const int64_t id = rs_dict_get(&m->first_exact, bytes, k->len, k->hash);
+        if (id >= 0)
+            rs_try_chain(m, s, t, i, *(const uint32_t *)rs_dict_val(&m->first_exact, (size_t)id));
+    }
+    if (m->nglob_lens && k->len >= m->glob_lens[0] && rs_filter_glob(m, bytes, k->len)) {
+        for (size_t g = 0; g < m->nglob_lens && m->glob_lens[g] <= k->len; g++) {
+            const uint32_t gl = m->glob_lens[g];
+            const int64_t id =
+                rs_dict_get(&m->first_glob, bytes, gl, gl == k->len ? k->hash : rs_hash64(bytes, gl));
+            if (id >= 0)
+                rs_try_chain(m, s, t, i, *(const uint32_t *)rs_dict_val(&m->first_glob, (size_t)id));
+        }
+    }
+    const uint64_t at = abs_base + i;
+    for (size_t j = 0; j < s->ntouched; j++) {
+        const uint32_t c = s->touched[j];
+        if (at >= s->blocked[c]) {
+            s->blocked[c] = at + s->best_len[c];
+            hit(ctx, c, s->best_pat[c]);
+        }
+        s->best_len[c] = 0;
+    }
+}
+
 void rs_matcher_run(const rs_matcher_t *m, rs_match_state_t *s, const rs_tokens_t *t, size_t from,
                     size_t upto, uint64_t abs_base, rs_hit_fn hit, void *ctx)
 {
     if (m->npat == 0)
         return;
+    const uint32_t glob_min = m->nglob_lens ? m->glob_lens[0] : UINT32_MAX;
+    const uint64_t *const filter = m->filter;
+    const uint32_t shift = m->filter_shift;
     for (size_t i = from; i < upto; i++) {
         const rs_token_t *k = &t->tok[i];
-        const uint8_t *bytes = t->fold + k->off;
-        s->ntouched = 0;
-        int64_t id = rs_dict_get(&m->first_exact, bytes, k->len, k->hash);
-        if (id >= 0)
-            rs_try_chain(m, s, t, i, *(const uint32_t *)rs_dict_val(&m->first_exact, (size_t)id));
-        for (size_t g = 0; g < m->nglob_lens && m->glob_lens[g] <= k->len; g++) {
-            const uint32_t gl = m->glob_lens[g];
-            id = rs_dict_get(&m->first_glob, bytes, gl, gl == k->len ? k->hash : rs_hash64(bytes, gl));
-            if (id >= 0)
-                rs_try_chain(m, s, t, i, *(const uint32_t *)rs_dict_val(&m->first_glob, (size_t)id));
-        }
-        const uint64_t at = abs_base + i;
-        for (size_t j = 0; j < s->ntouched; j++) {
-            const uint32_t c = s->touched[j];
-            if (at >= s->blocked[c]) {
-                s->blocked[c] = at + s->best_len[c];
-                hit(ctx, c, s->best_pat[c]);
-            }
-            s->best_len[c] = 0;
-        }
+        const uint64_t bit = k->hash >> shift;
+        if (((filter[bit >> 6] >> (bit & 63)) & 1)
+            || (k->len >= glob_min && rs_filter_glob(m, t->fold + k->off, k->len)))
+            rs_match_at(m, s, t, i, abs_base, hit, ctx);
     }
 }

@@ -55,6 +55,9 @@ typedef struct rs_matcher {
     rs_dict_t first_glob;  /* folded prefix -> uint32_t head pattern */
     uint32_t glob_lens[64]; /* distinct glob prefix lengths, ascending */
     size_t nglob_lens;
+    uint64_t *filter;      /* the prefilter bitmap, 2^(64 - filter_shift) bits */
+    uint32_t filter_shift; /* a bit's index is the top bits of a hash */
+    uint32_t glob_ks;      /* bit K set: some glob prefix has min(len, 4) == K */
     uint32_t max_words;
     rs_strlist_t warnings; /* patterns that hold no word, and were dropped */
 } rs_matcher_t;
