@@ -7,6 +7,14 @@
  * indexed by their first word: exact first words in one table, glob
  * prefixes in another, probed once per distinct prefix length.
  *
+ * Most tokens start no pattern, so a bitmap comes before those tables (a
+ * Bloom filter with one hash function, about 16 bits a key): a bit for the
+ * hash of each exact first word (a token's own hash, computed by the
+ * tokenizer), and a bit for the first K = min(len, 4) bytes of each glob
+ * prefix, with K. A token whose bits are clear probes no table and hashes
+ * no prefix: a few instructions. The filter skips only what cannot match,
+ * so the hits are those of the tables alone.
+ *
  * Matching rule (docs/lexicons.md): at each token, for each category, the
  * longest pattern of that category that matches there (ties: the one listed
  * first) is a hit, unless an earlier hit of the same category covers that
