@@ -1,6 +1,7 @@
 /*
- * dict.c - open-addressing hash table with dense ids (see dict.h).
- * Grows by doubling; the index is rebuilt from the dense records.
+ * dict.c - open-addressing hash table with dense ids (see dict.h): the
+ * out-of-line part, inserting. Grows by doubling; the index is rebuilt
+ * from the dense records.
  */
 #include "dict.h"
 
@@ -36,13 +37,6 @@ void rs_dict_clear(rs_dict_t *d, size_t keep_slots)
     d->arena_len = 0;
 }
 
-static uint64_t rs_key_head(const void *key, size_t len)
-{
-    uint64_t w = 0;
-    memcpy(&w, key, len < 8 ? len : 8);
-    return w;
-}
-
 static uint64_t rs_slot_of(uint64_t hash, size_t id)
 {
     return (hash & ~RS_SLOT_ID_MASK) | (uint64_t)(id + 1);
@@ -65,27 +59,6 @@ static int rs_dict_reindex(rs_dict_t *d, size_t slots)
     d->index = index;
     d->mask = mask;
     return 0;
-}
-
-int64_t rs_dict_get(const rs_dict_t *d, const void *key, size_t len, uint64_t hash)
-{
-    if (!d->index)
-        return -1;
-    const uint64_t tag = hash & ~RS_SLOT_ID_MASK;
-    const uint64_t head = rs_key_head(key, len);
-    for (size_t s = hash & d->mask;; s = (s + 1) & d->mask) {
-        const uint64_t slot = d->index[s];
-        if (!slot)
-            return -1;
-        if ((slot & ~RS_SLOT_ID_MASK) != tag)
-            continue;
-        const size_t id = (size_t)(slot & RS_SLOT_ID_MASK) - 1;
-        const rs_dict_rec_t *r = rs_dict_rec(d, id);
-        if (r->hash != hash || r->key_len != len || r->head != head)
-            continue;
-        if (len <= 8 || memcmp(d->arena + r->key_off + 8, (const char *)key + 8, len - 8) == 0)
-            return (int64_t)id;
-    }
 }
 
 static int rs_dict_grow(rs_dict_t *d, size_t key_len)
@@ -119,30 +92,27 @@ static int rs_dict_grow(rs_dict_t *d, size_t key_len)
     return 0;
 }
 
-int64_t rs_dict_put(rs_dict_t *d, const void *key, size_t len, uint64_t hash, int *created)
+int64_t rs_dict_insert(rs_dict_t *d, const void *key, size_t len, uint64_t hash, int *created)
 {
-    const int64_t found = rs_dict_get(d, key, len, hash);
     if (created)
-        *created = found < 0;
-    if (found >= 0)
-        return found;
+        *created = 1;
     if (len > UINT32_MAX || rs_dict_grow(d, len) != 0)
         return -1;
+    size_t s = hash & d->mask;
+    while (d->index[s])
+        s = (s + 1) & d->mask;
     const size_t id = d->n++;
     rs_dict_rec_t *r = rs_dict_rec(d, id);
     r->hash = hash;
     r->key_off = d->arena_len;
     r->key_len = (uint32_t)len;
     r->pad_ = 0;
-    r->head = rs_key_head(key, len);
+    r->head = rs_dict_head(key, len);
     if (len)
         memcpy(d->arena + d->arena_len, key, len);
     d->arena[d->arena_len + len] = '\0';
     d->arena_len += len + 1;
     memset(rs_dict_val(d, id), 0, d->vsize);
-    size_t s = hash & d->mask;
-    while (d->index[s])
-        s = (s + 1) & d->mask;
     d->index[s] = rs_slot_of(hash, id);
     return (int64_t)id;
 }

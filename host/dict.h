@@ -10,8 +10,12 @@
  * so a lookup that hits touches one index slot and one record (plus the
  * arena only for keys longer than 8 bytes). The index is open addressing
  * with linear probing; each slot keeps 32 bits of the hash beside the id,
- * so probing past other keys reads no record. Not thread-safe: each worker
- * owns its dicts, and merging is done by one thread (stats.c).
+ * so probing past other keys reads no record. A key is compared by its
+ * length and head, then (keys of 9 to 16 bytes) one word of the arena at
+ * its end, and only longer keys with memcmp. Lookups are inline (a hit,
+ * the common case of counting, makes no call); inserting is not. Not
+ * thread-safe: each worker owns its dicts, and merging is done by one
+ * thread (stats.c).
  */
 #ifndef RS_DICT_H
 #define RS_DICT_H
@@ -46,14 +50,6 @@ void rs_dict_free(rs_dict_t *d);
  * keep_slots slots, else freed. Can't fail. */
 void rs_dict_clear(rs_dict_t *d, size_t keep_slots);
 
-/* Id of key, inserting it (value zeroed) when absent; *created tells which
- * when not NULL. hash must be rs_hash64(key, len). Returns -1 when out of
- * memory (the dict is unchanged). */
-int64_t rs_dict_put(rs_dict_t *d, const void *key, size_t len, uint64_t hash, int *created);
-
-/* Id of key, or -1 when absent. */
-int64_t rs_dict_get(const rs_dict_t *d, const void *key, size_t len, uint64_t hash);
-
 static inline rs_dict_rec_t *rs_dict_rec(const rs_dict_t *d, size_t id)
 {
     return (rs_dict_rec_t *)(void *)(d->rec + id * d->stride);
@@ -75,6 +71,97 @@ static inline const char *rs_dict_key(const rs_dict_t *d, size_t id, size_t *len
     if (len)
         *len = r->key_len;
     return d->arena + r->key_off;
+}
+
+/* The rest of this header up to rs_dict_put is its inline part: a lookup
+ * that hits makes no call. */
+
+static inline uint64_t rs_dict_le64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+static inline uint32_t rs_dict_le32(const uint8_t *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap32(w);
+#endif
+    return w;
+}
+
+static inline uint16_t rs_dict_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* The first min(len, 8) key bytes as a little-endian word, zero above
+ * them: whole-word loads that stay inside the key (two overlapping ones
+ * below 8 bytes), no byte loop. */
+static inline uint64_t rs_dict_head(const void *key, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)key;
+    if (len >= 8)
+        return rs_dict_le64(p);
+    if (len >= 4)
+        return rs_dict_le32(p) | (uint64_t)rs_dict_le32(p + len - 4) << (8 * (len - 4));
+    if (len >= 2)
+        return rs_dict_le16(p) | (uint64_t)p[len - 1] << (8 * (len - 1));
+    return len ? p[0] : 0;
+}
+
+/* Whether the key of r, whose head and length are those of key, is key:
+ * the bytes after the head, in one overlapping word up to 16 bytes. */
+static inline int rs_dict_rest_eq(const rs_dict_t *d, const rs_dict_rec_t *r, const void *key, size_t len)
+{
+    if (len <= 8)
+        return 1;
+    const uint8_t *k = (const uint8_t *)d->arena + r->key_off, *q = (const uint8_t *)key;
+    if (len <= 16)
+        return rs_dict_le64(k + len - 8) == rs_dict_le64(q + len - 8);
+    return memcmp(k + 8, q + 8, len - 8) == 0;
+}
+
+/* Id of key, or -1 when absent. */
+static inline int64_t rs_dict_get(const rs_dict_t *d, const void *key, size_t len, uint64_t hash)
+{
+    if (!d->index)
+        return -1;
+    const uint64_t head = rs_dict_head(key, len);
+    for (size_t s = hash & d->mask;; s = (s + 1) & d->mask) {
+        const uint64_t slot = d->index[s];
+        if (!slot)
+            return -1;
+        if ((slot ^ hash) > 0xFFFFFFFFull) /* another tag */
+            continue;
+        const size_t id = (size_t)(slot & 0xFFFFFFFFull) - 1;
+        const rs_dict_rec_t *r = rs_dict_rec(d, id);
+        if (r->head == head && r->key_len == len && r->hash == hash && rs_dict_rest_eq(d, r, key, len))
+            return (int64_t)id;
+    }
+}
+
+/* rs_dict_put for a key that is absent: its out-of-line part. */
+int64_t rs_dict_insert(rs_dict_t *d, const void *key, size_t len, uint64_t hash, int *created);
+
+/* Id of key, inserting it (value zeroed) when absent; *created tells which
+ * when not NULL. hash must be rs_hash64(key, len). Returns -1 when out of
+ * memory (the dict is unchanged). */
+static inline int64_t rs_dict_put(rs_dict_t *d, const void *key, size_t len, uint64_t hash, int *created)
+{
+    const int64_t found = rs_dict_get(d, key, len, hash);
+    if (found >= 0) {
+        if (created)
+            *created = 0;
+        return found;
+    }
+    return rs_dict_insert(d, key, len, hash, created);
 }
 
 /* A hint that hash will be looked up soon. Can't fail. */
