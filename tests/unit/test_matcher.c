@@ -1,9 +1,11 @@
 /*
  * test_matcher.c - lexicon matching on folded tokens (host/matcher.c):
  * words, globs, phrases, longest match, no overlap inside a category,
- * independent categories, and windows that end before the lookahead.
+ * independent categories, windows that end before the lookahead, and the
+ * prefilter against no prefilter on seeded random lexicons.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,4 +144,128 @@ Test(matcher, phrase_needs_its_lookahead_inside_the_window)
     cr_expect_eq(m.max_words, 2);
     rs_matcher_free(&m);
     rs_lexicon_free(&lex);
+}
+
+/* The prefilter only skips tokens that start no pattern: with every bit of
+ * it set (so that no token is skipped), seeded random lexicons of words,
+ * globs of 1 to 6 bytes and phrases give the same hits on random text. */
+typedef struct many_hits {
+    uint32_t cat[8192], pat[8192];
+    size_t n;
+} many_hits_t;
+
+static void on_many(void *ctx, uint32_t cat, uint32_t gpat)
+{
+    many_hits_t *h = ctx;
+    cr_assert_lt(h->n, 8192);
+    h->cat[h->n] = cat;
+    h->pat[h->n++] = gpat;
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* A random word of 1 to max letters from a small alphabet (with a 2-byte
+ * letter), appended to buf at *len. */
+static void rnd_word(uint64_t *s, char *buf, size_t *len, size_t max)
+{
+    static const char *const letters[] = {"a", "b", "c", "\xc3\xa9"};
+    const size_t n = 1 + rnd(s) % max;
+    for (size_t i = 0; i < n; i++) {
+        const char *l = letters[rnd(s) % 4];
+        memcpy(buf + *len, l, strlen(l));
+        *len += strlen(l);
+    }
+}
+
+Test(matcher, the_prefilter_skips_only_what_cannot_match)
+{
+    const char *e = getenv("RS_TEST_SEED");
+    uint64_t seed = e ? strtoull(e, NULL, 10) : 20261201;
+    fprintf(stderr, "test_matcher: seed %llu (RS_TEST_SEED repeats it)\n", (unsigned long long)seed);
+    static char tsv[1 << 16], text[1 << 16];
+    size_t hits_total = 0, skipped_total = 0;
+    for (int round = 0; round < 40; round++) {
+        uint64_t s = seed + (uint64_t)round;
+        size_t tl = 0, xl = 0;
+        const size_t npat = 1 + rnd(&s) % 60;
+        for (size_t i = 0; i < npat; i++) {
+            tl += (size_t)sprintf(tsv + tl, "c%u\t", (unsigned)(rnd(&s) % 3));
+            const size_t words = 1 + (rnd(&s) % 4 == 0);
+            for (size_t w = 0; w < words; w++) {
+                if (w)
+                    tsv[tl++] = ' ';
+                rnd_word(&s, tsv, &tl, 6);
+                if (rnd(&s) % 3 == 0)
+                    tsv[tl++] = '*';
+            }
+            tsv[tl++] = '\n';
+        }
+        tsv[tl] = '\0';
+        for (size_t i = 0; i < 400; i++) {
+            rnd_word(&s, text, &xl, 8);
+            text[xl++] = ' ';
+        }
+        text[xl] = '\0';
+
+        rs_lexicon_t lex;
+        rs_matcher_t m;
+        rs_error_t err = {0};
+        memset(&lex, 0, sizeof lex);
+        cr_assert_eq(rs_lexicon_load_mem(&lex, "t.tsv", tsv, tl, RS_LEXFMT_TSV, &err), RS_OK, "%s", err.msg);
+        cr_assert_eq(rs_matcher_build(&m, &lex), RS_OK);
+        rs_tokens_t t = {0};
+        t.tok_cap = xl + 1;
+        t.fold_cap = 2 * xl + 8;
+        t.tok = malloc(t.tok_cap * sizeof *t.tok);
+        t.fold = malloc(t.fold_cap);
+        cr_assert(t.tok && t.fold);
+        rs_scalar_tokenize((const uint8_t *)text, xl, &t);
+
+        static many_hits_t a, b;
+        rs_match_state_t st;
+        cr_assert_eq(rs_match_state_init(&st, &m), RS_OK);
+        a.n = 0;
+        rs_matcher_run(&m, &st, &t, 0, t.n, 0, on_many, &a);
+        rs_match_state_free(&st);
+
+        /* the same, with every token let through */
+        const size_t words = ((size_t)1 << (64 - m.filter_shift)) / 64;
+        uint64_t *saved = m.filter, *all = malloc(words * sizeof *all);
+        cr_assert(all);
+        memset(all, 0xFF, words * sizeof *all);
+        m.filter = all;
+        const uint32_t saved_ks = m.glob_ks;
+        m.glob_ks = 0x1E;
+        cr_assert_eq(rs_match_state_init(&st, &m), RS_OK);
+        b.n = 0;
+        rs_matcher_run(&m, &st, &t, 0, t.n, 0, on_many, &b);
+        rs_match_state_free(&st);
+        m.filter = saved;
+        m.glob_ks = saved_ks;
+        free(all);
+
+        cr_assert_eq(a.n, b.n, "round %d (seed %llu): %zu hits with the filter, %zu without", round,
+                     (unsigned long long)seed, a.n, b.n);
+        cr_assert_eq(memcmp(a.cat, b.cat, a.n * sizeof a.cat[0]), 0, "round %d", round);
+        cr_assert_eq(memcmp(a.pat, b.pat, a.n * sizeof a.pat[0]), 0, "round %d", round);
+        hits_total += a.n;
+
+        /* and it does skip: tokens whose bits are clear */
+        for (size_t i = 0; i < t.n; i++) {
+            const uint64_t bit = t.tok[i].hash >> m.filter_shift;
+            skipped_total += !((m.filter[bit >> 6] >> (bit & 63)) & 1);
+        }
+        free(t.tok);
+        free(t.fold);
+        rs_matcher_free(&m);
+        rs_lexicon_free(&lex);
+    }
+    cr_expect_gt(hits_total, 100, "the random lexicons hit (%zu hits)", hits_total);
+    cr_expect_gt(skipped_total, 0);
 }
