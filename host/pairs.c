@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hash.h" /* rs_hash64 */
+#include "hash.h" /* rs_hash64, for the side table */
 
 #define RS_PAIRS_FIRST_CAP 16
 
@@ -45,11 +45,6 @@ void rs_pairs_clear(rs_pairs_t *p, size_t keep_slots)
     p->n = 0;
 }
 
-uint64_t rs_pairs_hash(uint64_t key)
-{
-    return rs_hash64(&key, sizeof key);
-}
-
 static uint64_t rs_slot_key(const rs_pairs_slot_t *e)
 {
     return (uint64_t)e->lo | (uint64_t)e->hi << 32;
@@ -62,7 +57,7 @@ static int rs_part_resize(rs_pairs_part_t *q, uint32_t cap)
     rs_pairs_slot_t *slot = calloc(cap, sizeof *slot);
     if (!slot)
         return -1;
-    const rs_pairs_part_t nq = {slot, cap, q->n};
+    const rs_pairs_part_t nq = {slot, cap, q->n, (uint64_t)cap * RS_PAIRS_SALT};
     for (uint32_t i = 0; i < q->cap; i++) {
         const rs_pairs_slot_t e = q->slot[i];
         if (!e.count)
@@ -112,7 +107,7 @@ int rs_pairs_add_slow(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
             return rs_slot_set(p, e, key, rs_slot_count(p, e, key) + n);
     }
     /* absent: grow when the part would pass 85% full, then insert */
-    if ((uint64_t)(q->n + 1) * 20 > (uint64_t)q->cap * 17) {
+    if (!rs_pairs_room(q)) {
         const uint64_t cap = q->cap ? (uint64_t)q->cap + q->cap / 3 : RS_PAIRS_FIRST_CAP;
         if (cap > UINT32_MAX || rs_part_resize(q, (uint32_t)cap) != 0)
             return -1;

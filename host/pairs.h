@@ -14,6 +14,11 @@
  * needs twice the table's memory) and the slots in use stay between 64%
  * and 85% of those allocated: 14 to 19 bytes a key.
  *
+ * Adding is inline for the two common cases, a key already there and a
+ * key that a part has room for (one probe run, no call); a part that must
+ * grow, and a count past 32 bits, take rs_pairs_add_slow. A probe step is
+ * one 64-bit compare of the key and a test of the count.
+ *
  * Slot order depends on the order keys were added: callers that need an
  * order (reports) sort. Not thread-safe: one thread at a time per table.
  */
@@ -24,6 +29,7 @@
 #include <stdint.h>
 
 #include "dict.h" /* rs_dict_t */
+#include "hash.h" /* rs_hash64 */
 
 #define RS_PAIRS_PARTS 256
 
@@ -43,7 +49,10 @@ typedef struct rs_pairs_slot {
 typedef struct rs_pairs_part {
     rs_pairs_slot_t *slot;
     uint32_t cap, n;
+    uint64_t salt; /* cap * RS_PAIRS_SALT, for rs_pairs_slot_of */
 } rs_pairs_part_t;
+
+#define RS_PAIRS_SALT 0x9E3779B97F4A7C15ull
 
 typedef struct rs_pairs {
     rs_pairs_part_t part[RS_PAIRS_PARTS];
@@ -59,11 +68,15 @@ void rs_pairs_free(rs_pairs_t *p);
  * keep_slots / RS_PAIRS_PARTS slots. Can't fail. */
 void rs_pairs_clear(rs_pairs_t *p, size_t keep_slots);
 
-/* The hash that every call below takes for key. */
-uint64_t rs_pairs_hash(uint64_t key);
+/* The hash that every call below takes for key (inline: it is computed
+ * once per token, and again per key when a part grows). */
+static inline uint64_t rs_pairs_hash(uint64_t key)
+{
+    return rs_hash64(&key, sizeof key);
+}
 
-/* rs_pairs_add for what its inline part does not do: a key to insert, a
- * count that passes 32 bits. */
+/* rs_pairs_add for what its inline part does not do: a key to insert into
+ * a part that must grow first, a count that passes 32 bits. */
 int rs_pairs_add_slow(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n);
 
 /* key's count, 0 when absent. */
@@ -81,7 +94,7 @@ static inline rs_pairs_part_t *rs_pairs_part_of(const rs_pairs_t *p, uint64_t ha
  * otherwise fill it in order, in ever longer runs of probes. */
 static inline size_t rs_pairs_slot_of(const rs_pairs_part_t *q, uint64_t hash)
 {
-    const uint64_t h = ((hash & 0xFFFFFFFFull) ^ ((uint64_t)q->cap * 0x9E3779B97F4A7C15ull)) * 0xD6E8FEB86659FD93ull;
+    const uint64_t h = ((hash & 0xFFFFFFFFull) ^ q->salt) * 0xD6E8FEB86659FD93ull;
     return (size_t)(((h >> 32) * q->cap) >> 32);
 }
 
@@ -90,24 +103,44 @@ static inline size_t rs_pairs_slot_of(const rs_pairs_part_t *q, uint64_t hash)
  * at most 85% full). */
 static inline rs_pairs_slot_t *rs_pairs_probe(const rs_pairs_part_t *q, uint64_t key, uint64_t hash)
 {
-    const uint32_t lo = (uint32_t)key, hi = (uint32_t)(key >> 32);
     for (size_t s = rs_pairs_slot_of(q, hash);; s = s + 1 == q->cap ? 0 : s + 1) {
         rs_pairs_slot_t *e = &q->slot[s];
-        if (!e->count || (e->lo == lo && e->hi == hi))
+        uint64_t k; /* lo and hi in one compare */
+        __builtin_memcpy(&k, e, sizeof k);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        k = k << 32 | k >> 32;
+#endif
+        if (!e->count || k == key)
             return e;
     }
 }
 
+/* Whether part q may take one more key without passing 85% full. */
+static inline int rs_pairs_room(const rs_pairs_part_t *q)
+{
+    return (uint64_t)(q->n + 1) * 20 <= (uint64_t)q->cap * 17;
+}
+
 /* Adds n (> 0; 0 does nothing) to key's count, inserting it when absent.
  * Returns -1 when out of memory (p is unchanged). Inline for the common
- * case, a key already there: one probe run, no call. */
+ * cases, a key already there and a key to insert where there is room: one
+ * probe run, no call. */
 static inline int rs_pairs_add(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
 {
-    const rs_pairs_part_t *q = rs_pairs_part_of(p, hash);
-    if (q->cap) {
+    rs_pairs_part_t *q = rs_pairs_part_of(p, hash);
+    if (q->cap && n && n < RS_PAIRS_BIG) {
         rs_pairs_slot_t *e = rs_pairs_probe(q, key, hash);
-        if (e->count && e->count < RS_PAIRS_BIG && n < RS_PAIRS_BIG - e->count) {
-            e->count += (uint32_t)n;
+        if (e->count) {
+            if (e->count < RS_PAIRS_BIG && n < RS_PAIRS_BIG - e->count) {
+                e->count += (uint32_t)n;
+                return 0;
+            }
+        } else if (rs_pairs_room(q)) {
+            e->lo = (uint32_t)key;
+            e->hi = (uint32_t)(key >> 32);
+            e->count = (uint32_t)n;
+            q->n++;
+            p->n++;
             return 0;
         }
     }
