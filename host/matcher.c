@@ -16,9 +16,9 @@
 #define RS_NONE UINT32_MAX
 
 /* Filter bits per first-word key (a false positive rate of about 1/16),
- * and the bounds of the filter's size in bits (64 B to 1 MiB). */
+ * and the bounds of the filter's size in bits (512 B to 1 MiB). */
 #define RS_FILTER_BITS_PER_KEY 16
-#define RS_FILTER_MIN_LOG2 9
+#define RS_FILTER_MIN_LOG2 12
 #define RS_FILTER_MAX_LOG2 23
 
 /* The filter bit of a token (or exact first word) whose hash is h. */
@@ -347,14 +347,36 @@ void rs_matcher_run(const rs_matcher_t *m, rs_match_state_t *s, const rs_tokens_
 {
     if (m->npat == 0)
         return;
-    const uint32_t glob_min = m->nglob_lens ? m->glob_lens[0] : UINT32_MAX;
     const uint64_t *const filter = m->filter;
     const uint32_t shift = m->filter_shift;
-    for (size_t i = from; i < upto; i++) {
-        const rs_token_t *k = &t->tok[i];
-        const uint64_t bit = k->hash >> shift;
-        if (((filter[bit >> 6] >> (bit & 63)) & 1)
-            || (k->len >= glob_min && rs_filter_glob(m, t->fold + k->off, k->len)))
-            rs_match_at(m, s, t, i, abs_base, hit, ctx);
+#define RS_FILTER_HAS(bit) ((filter[(bit) >> 6] >> ((bit) & 63)) & 1)
+    if (m->glob_ks == 0) { /* exact first words only */
+        for (size_t i = from; i < upto; i++) {
+            const uint64_t bit = t->tok[i].hash >> shift;
+            if (RS_FILTER_HAS(bit))
+                rs_match_at(m, s, t, i, abs_base, hit, ctx);
+        }
+    } else if (m->glob_ks == 1u << 4) { /* and glob prefixes of 4 bytes or more */
+        const uint32_t glob_min = m->glob_lens[0];
+        for (size_t i = from; i < upto; i++) {
+            const rs_token_t *k = &t->tok[i];
+            const uint64_t bit = k->hash >> shift;
+            if (RS_FILTER_HAS(bit))
+                rs_match_at(m, s, t, i, abs_base, hit, ctx);
+            else if (k->len >= glob_min) {
+                const uint64_t gbit = rs_fbit_glob(m, rs_head4(t->fold + k->off, 4), 4);
+                if (RS_FILTER_HAS(gbit))
+                    rs_match_at(m, s, t, i, abs_base, hit, ctx);
+            }
+        }
+    } else {
+        const uint32_t glob_min = m->glob_lens[0];
+        for (size_t i = from; i < upto; i++) {
+            const rs_token_t *k = &t->tok[i];
+            const uint64_t bit = k->hash >> shift;
+            if (RS_FILTER_HAS(bit) || (k->len >= glob_min && rs_filter_glob(m, t->fold + k->off, k->len)))
+                rs_match_at(m, s, t, i, abs_base, hit, ctx);
+        }
     }
+#undef RS_FILTER_HAS
 }

@@ -148,7 +148,9 @@ Test(matcher, phrase_needs_its_lookahead_inside_the_window)
 
 /* The prefilter only skips tokens that start no pattern: with every bit of
  * it set (so that no token is skipped), seeded random lexicons of words,
- * globs of 1 to 6 bytes and phrases give the same hits on random text. */
+ * globs of 1 to 6 letters and phrases give the same hits on random text.
+ * Each of the filter's three loops is taken: globs with prefixes under 4
+ * bytes, only of 4 bytes or more, and no globs. */
 typedef struct many_hits {
     uint32_t cat[8192], pat[8192];
     size_t n;
@@ -170,12 +172,12 @@ static uint64_t rnd(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-/* A random word of 1 to max letters from a small alphabet (with a 2-byte
+/* A random word of min to max letters from a small alphabet (with a 2-byte
  * letter), appended to buf at *len. */
-static void rnd_word(uint64_t *s, char *buf, size_t *len, size_t max)
+static void rnd_word(uint64_t *s, char *buf, size_t *len, size_t min, size_t max)
 {
     static const char *const letters[] = {"a", "b", "c", "\xc3\xa9"};
-    const size_t n = 1 + rnd(s) % max;
+    const size_t n = min + rnd(s) % (max - min + 1);
     for (size_t i = 0; i < n; i++) {
         const char *l = letters[rnd(s) % 4];
         memcpy(buf + *len, l, strlen(l));
@@ -190,6 +192,7 @@ Test(matcher, the_prefilter_skips_only_what_cannot_match)
     fprintf(stderr, "test_matcher: seed %llu (RS_TEST_SEED repeats it)\n", (unsigned long long)seed);
     static char tsv[1 << 16], text[1 << 16];
     size_t hits_total = 0, skipped_total = 0;
+    unsigned kinds = 0; /* which of the three loops ran */
     for (int round = 0; round < 40; round++) {
         uint64_t s = seed + (uint64_t)round;
         size_t tl = 0, xl = 0;
@@ -200,15 +203,17 @@ Test(matcher, the_prefilter_skips_only_what_cannot_match)
             for (size_t w = 0; w < words; w++) {
                 if (w)
                     tsv[tl++] = ' ';
-                rnd_word(&s, tsv, &tl, 6);
-                if (rnd(&s) % 3 == 0)
+                /* rounds 0, 3, 6...: globs of any length; 1, 4...: of 4 letters or more; 2, 5...: none */
+                const int glob = round % 3 != 2 && rnd(&s) % 3 == 0;
+                rnd_word(&s, tsv, &tl, glob && round % 3 == 1 ? 4 : 1, 6);
+                if (glob)
                     tsv[tl++] = '*';
             }
             tsv[tl++] = '\n';
         }
         tsv[tl] = '\0';
         for (size_t i = 0; i < 400; i++) {
-            rnd_word(&s, text, &xl, 8);
+            rnd_word(&s, text, &xl, 1, 8);
             text[xl++] = ' ';
         }
         text[xl] = '\0';
@@ -219,6 +224,7 @@ Test(matcher, the_prefilter_skips_only_what_cannot_match)
         memset(&lex, 0, sizeof lex);
         cr_assert_eq(rs_lexicon_load_mem(&lex, "t.tsv", tsv, tl, RS_LEXFMT_TSV, &err), RS_OK, "%s", err.msg);
         cr_assert_eq(rs_matcher_build(&m, &lex), RS_OK);
+        kinds |= m.glob_ks == 0 ? 1 : m.glob_ks == 1u << 4 ? 2 : 4;
         rs_tokens_t t = {0};
         t.tok_cap = xl + 1;
         t.fold_cap = 2 * xl + 8;
@@ -268,4 +274,5 @@ Test(matcher, the_prefilter_skips_only_what_cannot_match)
     }
     cr_expect_gt(hits_total, 100, "the random lexicons hit (%zu hits)", hits_total);
     cr_expect_gt(skipped_total, 0);
+    cr_expect_eq(kinds, 7, "the lexicons took each loop of the filter (%u)", kinds);
 }
