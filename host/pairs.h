@@ -103,8 +103,8 @@ static inline size_t rs_pairs_slot_of(const rs_pairs_part_t *q, uint64_t hash)
  * at most 85% full). */
 static inline rs_pairs_slot_t *rs_pairs_probe(const rs_pairs_part_t *q, uint64_t key, uint64_t hash)
 {
-    for (size_t s = rs_pairs_slot_of(q, hash);; s = s + 1 == q->cap ? 0 : s + 1) {
-        rs_pairs_slot_t *e = &q->slot[s];
+    rs_pairs_slot_t *e = &q->slot[rs_pairs_slot_of(q, hash)], *const end = q->slot + q->cap;
+    for (;;) {
         uint64_t k; /* lo and hi in one compare */
         __builtin_memcpy(&k, e, sizeof k);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -112,6 +112,8 @@ static inline rs_pairs_slot_t *rs_pairs_probe(const rs_pairs_part_t *q, uint64_t
 #endif
         if (!e->count || k == key)
             return e;
+        if (++e == end)
+            e = q->slot;
     }
 }
 
