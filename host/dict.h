@@ -142,7 +142,8 @@ static inline int64_t rs_dict_get(const rs_dict_t *d, const void *key, size_t le
             continue;
         const size_t id = (size_t)(slot & 0xFFFFFFFFull) - 1;
         const rs_dict_rec_t *r = rs_dict_rec(d, id);
-        if (r->head == head && r->key_len == len && r->hash == hash && rs_dict_rest_eq(d, r, key, len))
+        /* the hash need not be compared: equal keys have equal hashes */
+        if (r->head == head && r->key_len == len && rs_dict_rest_eq(d, r, key, len))
             return (int64_t)id;
     }
 }
