@@ -213,7 +213,12 @@ rs_err_e rs_matcher_build(rs_matcher_t *m, const rs_lexicon_t *lex)
             }
             if (rs_grow((void **)&m->pat, &b.pat_cap, m->npat + 1, sizeof *m->pat))
                 return RS_ERR_NOMEM;
-            m->pat[m->npat] = (rs_mpat_t){(uint32_t)c, g, (uint32_t)word0, (uint32_t)nw, RS_NONE};
+            m->pat[m->npat] = (rs_mpat_t){(uint32_t)c, g, (uint32_t)word0, (uint32_t)nw, RS_NONE, 0, 0};
+            if (nw >= 2 && !m->words[word0 + 1].glob) {
+                const rs_mword_t *w1 = &m->words[word0 + 1];
+                m->pat[m->npat].has_hash1 = 1;
+                m->pat[m->npat].hash1 = rs_hash64(m->arena + w1->off, w1->len);
+            }
             RS_FORWARD(rs_index_first(m, (uint32_t)m->npat));
             m->npat++;
             if (nw > m->max_words)
@@ -273,9 +278,10 @@ static int rs_word_matches(const rs_matcher_t *m, const rs_mword_t *w, const rs_
 static void rs_try_chain(const rs_matcher_t *m, rs_match_state_t *s, const rs_tokens_t *t, size_t i,
                          uint32_t pi)
 {
+    const uint64_t hash1 = i + 1 < t->n ? t->tok[i + 1].hash : 0;
     for (; pi != RS_NONE; pi = m->pat[pi].next) {
         const rs_mpat_t *p = &m->pat[pi];
-        if (i + p->nwords > t->n)
+        if (i + p->nwords > t->n || (p->has_hash1 && p->hash1 != hash1))
             continue;
         uint32_t k = 1;
         while (k < p->nwords && rs_word_matches(m, &m->words[p->word0 + k], t, i + k))

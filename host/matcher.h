@@ -15,6 +15,11 @@
  * no prefix: a few instructions. The filter skips only what cannot match,
  * so the hits are those of the tables alone.
  *
+ * A first word can start many phrases ("you know", "you can"...). Each
+ * phrase keeps the hash of its second word when that word is exact, so a
+ * walk along the patterns of a first word rejects most of them by
+ * comparing the next token's hash, before any byte is compared.
+ *
  * Matching rule (docs/lexicons.md): at each token, for each category, the
  * longest pattern of that category that matches there (ties: the one listed
  * first) is a hit, unless an earlier hit of the same category covers that
@@ -46,7 +51,9 @@ typedef struct rs_mpat {
     uint32_t gpat;  /* global pattern index (cat_base[cat] + index in category) */
     uint32_t word0; /* first word in words[] */
     uint32_t nwords;
-    uint32_t next; /* next pattern with the same first key, UINT32_MAX ends */
+    uint32_t next;       /* next pattern with the same first key, UINT32_MAX ends */
+    uint32_t has_hash1;  /* 1: the second word is exact and hash1 is its rs_hash64 */
+    uint64_t hash1;      /* a token of another hash cannot be the second word */
 } rs_mpat_t;
 
 typedef struct rs_matcher {

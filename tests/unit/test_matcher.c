@@ -148,7 +148,8 @@ Test(matcher, phrase_needs_its_lookahead_inside_the_window)
 
 /* The prefilter only skips tokens that start no pattern: with every bit of
  * it set (so that no token is skipped), seeded random lexicons of words,
- * globs of 1 to 6 letters and phrases give the same hits on random text.
+ * globs of 1 to 6 letters and phrases give the same hits on random text;
+ * so does the second-word hash of phrases, when it is not used.
  * Each of the filter's three loops is taken: globs with prefixes under 4
  * bytes, only of 4 bytes or more, and no globs. */
 typedef struct many_hits {
@@ -193,6 +194,7 @@ Test(matcher, the_prefilter_skips_only_what_cannot_match)
     static char tsv[1 << 16], text[1 << 16];
     size_t hits_total = 0, skipped_total = 0;
     unsigned kinds = 0; /* which of the three loops ran */
+    size_t phrases = 0;  /* with an exact second word */
     for (int round = 0; round < 40; round++) {
         uint64_t s = seed + (uint64_t)round;
         size_t tl = 0, xl = 0;
@@ -260,6 +262,20 @@ Test(matcher, the_prefilter_skips_only_what_cannot_match)
                      (unsigned long long)seed, a.n, b.n);
         cr_assert_eq(memcmp(a.cat, b.cat, a.n * sizeof a.cat[0]), 0, "round %d", round);
         cr_assert_eq(memcmp(a.pat, b.pat, a.n * sizeof a.pat[0]), 0, "round %d", round);
+
+        /* and with the second-word hashes not used (every phrase compared) */
+        for (size_t p = 0; p < m.npat; p++) {
+            phrases += m.pat[p].has_hash1;
+            m.pat[p].has_hash1 = 0;
+        }
+        cr_assert_eq(rs_match_state_init(&st, &m), RS_OK);
+        b.n = 0;
+        rs_matcher_run(&m, &st, &t, 0, t.n, 0, on_many, &b);
+        rs_match_state_free(&st);
+        cr_assert_eq(a.n, b.n, "round %d (seed %llu): %zu hits, %zu without second-word hashes", round,
+                     (unsigned long long)seed, a.n, b.n);
+        cr_assert_eq(memcmp(a.cat, b.cat, a.n * sizeof a.cat[0]), 0, "round %d", round);
+        cr_assert_eq(memcmp(a.pat, b.pat, a.n * sizeof a.pat[0]), 0, "round %d", round);
         hits_total += a.n;
 
         /* and it does skip: tokens whose bits are clear */
@@ -275,4 +291,5 @@ Test(matcher, the_prefilter_skips_only_what_cannot_match)
     cr_expect_gt(hits_total, 100, "the random lexicons hit (%zu hits)", hits_total);
     cr_expect_gt(skipped_total, 0);
     cr_expect_eq(kinds, 7, "the lexicons took each loop of the filter (%u)", kinds);
+    cr_expect_gt(phrases, 20, "phrases with an exact second word: %zu", phrases);
 }
