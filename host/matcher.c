@@ -61,7 +61,7 @@ static inline uint32_t rs_head4(const uint8_t *p, size_t len)
  * failure. */
 static rs_err_e rs_filter_build(rs_matcher_t *m)
 {
-    const size_t keys = m->first_exact.n + m->first_glob.n;
+    const size_t keys = m->first_exact.n + 2 * m->first_glob.n;
     uint32_t lg = RS_FILTER_MIN_LOG2;
     while (lg < RS_FILTER_MAX_LOG2 && ((size_t)1 << lg) < keys * RS_FILTER_BITS_PER_KEY)
         lg++;
@@ -77,6 +77,8 @@ static rs_err_e rs_filter_build(rs_matcher_t *m)
         const uint32_t kk = len < 4 ? (uint32_t)len : 4;
         m->glob_ks |= 1u << kk;
         rs_fbit_set(m, rs_fbit_glob(m, rs_head4(k, kk), kk));
+        /* and one for the class with the prefix's own length, 8 + len */
+        rs_fbit_set(m, rs_fbit_glob(m, rs_head4(k, kk), 8 + (uint32_t)len));
     }
     return RS_OK;
 }
@@ -329,8 +331,12 @@ static __attribute__((noinline)) void rs_match_at(const rs_matcher_t *m, rs_matc
             rs_try_chain(m, s, t, i, *(const uint32_t *)rs_dict_val(&m->first_exact, (size_t)id));
     }
     if (m->nglob_lens && k->len >= m->glob_lens[0] && rs_filter_glob(m, bytes, k->len)) {
+        const uint32_t w4 = rs_head4(bytes, k->len);
         for (size_t g = 0; g < m->nglob_lens && m->glob_lens[g] <= k->len; g++) {
-            const uint32_t gl = m->glob_lens[g];
+            const uint32_t gl = m->glob_lens[g], kk = gl < 4 ? gl : 4;
+            /* no prefix of this length starts with these bytes: no hash */
+            if (!rs_fbit_test(m, rs_fbit_glob(m, kk == 4 ? w4 : w4 & ((1u << (8 * kk)) - 1), 8 + gl)))
+                continue;
             const int64_t id =
                 rs_dict_get(&m->first_glob, bytes, gl, gl == k->len ? k->hash : rs_hash64(bytes, gl));
             if (id >= 0)

@@ -12,7 +12,8 @@
  * hash of each exact first word (a token's own hash, computed by the
  * tokenizer), and a bit for the first K = min(len, 4) bytes of each glob
  * prefix, with K. A token whose bits are clear probes no table and hashes
- * no prefix: a few instructions. The filter skips only what cannot match,
+ * no prefix: a few instructions. Each glob prefix also has a bit for the
+ * same bytes with its own length, tested before that length is hashed. The filter skips only what cannot match,
  * so the hits are those of the tables alone.
  *
  * A first word can start many phrases ("you know", "you can"...). Each
