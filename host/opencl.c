@@ -1222,7 +1222,7 @@ static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, rs_lane_t *partner, 
     int head = 0, live = 0, next = 0; /* oldest window in flight, windows in flight, lane for the next */
     size_t pos = 0;
     int ok = 1;
-    while (ok && (pos < jlen || live)) {
+    while ((ok && pos < jlen) || live) { /* after a failure, only to drain what is in flight */
         while (ok && live < nl && pos < jlen) {
             size_t end = jlen;
             if (jlen - pos > h->window) {
