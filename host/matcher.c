@@ -44,19 +44,6 @@ static void rs_fbit_set(rs_matcher_t *m, uint64_t bit)
     m->filter[bit >> 6] |= 1ull << (bit & 63);
 }
 
-/* The first min(len, 4) bytes at p as a little-endian word. */
-static inline uint32_t rs_head4(const uint8_t *p, size_t len)
-{
-    if (len < 4)
-        return (uint32_t)rs_hash_load_le(p, len);
-    uint32_t w;
-    memcpy(&w, p, 4);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    w = __builtin_bswap32(w);
-#endif
-    return w;
-}
-
 /* Builds the prefilter from the first-word tables. RS_ERR_NOMEM on
  * failure. */
 static rs_err_e rs_filter_build(rs_matcher_t *m)
@@ -75,10 +62,11 @@ static rs_err_e rs_filter_build(rs_matcher_t *m)
         size_t len;
         const uint8_t *k = (const uint8_t *)rs_dict_key(&m->first_glob, id, &len);
         const uint32_t kk = len < 4 ? (uint32_t)len : 4;
+        const uint32_t w = kk < 4 ? (uint32_t)rs_hash_load_le(k, kk) : rs_dict_le32(k);
         m->glob_ks |= 1u << kk;
-        rs_fbit_set(m, rs_fbit_glob(m, rs_head4(k, kk), kk));
+        rs_fbit_set(m, rs_fbit_glob(m, w, kk));
         /* and one for the class with the prefix's own length, 8 + len */
-        rs_fbit_set(m, rs_fbit_glob(m, rs_head4(k, kk), 8 + (uint32_t)len));
+        rs_fbit_set(m, rs_fbit_glob(m, w, 8 + (uint32_t)len));
     }
     return RS_OK;
 }
@@ -304,7 +292,7 @@ static void rs_try_chain(const rs_matcher_t *m, rs_match_state_t *s, const rs_to
  * bytes through: a test per class K <= len, on the first K bytes. */
 static inline int rs_filter_glob(const rs_matcher_t *m, const uint8_t *bytes, uint32_t len)
 {
-    const uint32_t w = rs_head4(bytes, len);
+    const uint32_t w = len < 4 ? (uint32_t)rs_hash_load_le(bytes, len) : rs_dict_le32(bytes);
     if (len >= 4 && m->glob_ks == 1u << 4) /* the common case: every prefix has 4 bytes or more */
         return rs_fbit_test(m, rs_fbit_glob(m, w, 4));
     for (uint32_t ks = m->glob_ks & ((2u << (len < 4 ? len : 4)) - 1); ks; ks &= ks - 1) {
@@ -331,7 +319,7 @@ static __attribute__((noinline)) void rs_match_at(const rs_matcher_t *m, rs_matc
             rs_try_chain(m, s, t, i, *(const uint32_t *)rs_dict_val(&m->first_exact, (size_t)id));
     }
     if (m->nglob_lens && k->len >= m->glob_lens[0] && rs_filter_glob(m, bytes, k->len)) {
-        const uint32_t w4 = rs_head4(bytes, k->len);
+        const uint32_t w4 = k->len < 4 ? (uint32_t)rs_hash_load_le(bytes, k->len) : rs_dict_le32(bytes);
         for (size_t g = 0; g < m->nglob_lens && m->glob_lens[g] <= k->len; g++) {
             const uint32_t gl = m->glob_lens[g], kk = gl < 4 ? gl : 4;
             /* no prefix of this length starts with these bytes: no hash */
@@ -376,7 +364,7 @@ void rs_matcher_run(const rs_matcher_t *m, rs_match_state_t *s, const rs_tokens_
             if (RS_FILTER_HAS(bit))
                 rs_match_at(m, s, t, i, abs_base, hit, ctx);
             else if (k->len >= glob_min) {
-                const uint64_t gbit = rs_fbit_glob(m, rs_head4(t->fold + k->off, 4), 4);
+                const uint64_t gbit = rs_fbit_glob(m, rs_dict_le32(t->fold + k->off), 4);
                 if (RS_FILTER_HAS(gbit))
                     rs_match_at(m, s, t, i, abs_base, hit, ctx);
             }
