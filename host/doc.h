@@ -62,7 +62,33 @@ typedef struct rs_doc {
     rs_doc_meta_t meta;
     char *warning; /* a non-fatal note about this document, or NULL */
     const struct rs_jsonl_keys *jsonl; /* JSON Lines field names (jsonl.h); NULL: defaults; not owned */
+    /* A document larger than a shard arrives in pieces cut at line ends
+     * (pieces.h): piece counts them from 0; more is 1 on every piece but the
+     * last; broken marks an empty last piece sent when the rest of the
+     * document could not be read, so that what came before is dropped. A
+     * whole document has all three 0. */
+    uint32_t piece;
+    uint8_t more, broken;
 } rs_doc_t;
+
+/* The bad lines of one document: how many, and the first few described
+ * (jsonl.c). */
+typedef struct rs_badlines {
+    size_t n;
+    char text[512];
+    size_t used;
+} rs_badlines_t;
+
+/* What parsing carries from one piece of a document to the next
+ * (rs_doc_parse_piece in format.h). Zeroed before the first piece. */
+typedef struct rs_carry {
+    rs_format_e format; /* AUTO until the first piece is parsed */
+    int32_t speaker;    /* the segment open at the end of the last piece */
+    uint8_t is_turn;
+    uint8_t open;       /* the format's last segment continues into the next piece */
+    uint64_t lines;     /* JSON Lines: lines in the pieces before */
+    rs_badlines_t bad;  /* JSON Lines: bad lines so far */
+} rs_carry_t;
 
 /* Appends a copy of s[0..len); returns its index, or -1 when out of memory. */
 int64_t rs_strlist_push(rs_strlist_t *l, const char *s, size_t len);

@@ -124,6 +124,8 @@ rs_format_e rs_format_detect(const uint8_t *s, size_t len, const rs_headings_t *
 typedef struct rs_parse {
     rs_doc_t *doc;
     rs_dict_t names; /* value: int32_t index into doc->speakers */
+    int32_t speaker; /* the first segment's: -1, or carried from the piece before */
+    uint8_t is_turn;
 } rs_parse_t;
 
 static rs_err_e rs_seg_push(rs_doc_t *d, size_t start, size_t end, int32_t speaker, int is_turn)
@@ -185,7 +187,7 @@ static rs_err_e rs_parse_labeled(rs_parse_t *ps, size_t body, int markdown, cons
     rs_doc_t *d = ps->doc;
     uint8_t *s = d->text;
     const size_t len = d->len;
-    RS_FORWARD(rs_seg_push(d, body, len, -1, 0));
+    RS_FORWARD(rs_seg_push(d, body, len, ps->speaker, ps->is_turn));
     for (size_t ls = body; ls < len;) {
         const size_t le = rs_line_end(s, len, ls);
         const size_t ll = rs_line_len(s, ls, le);
@@ -210,7 +212,7 @@ static rs_err_e rs_parse_caption(rs_parse_t *ps, size_t body, const rs_headings_
     rs_doc_t *d = ps->doc;
     uint8_t *s = d->text;
     const size_t len = d->len;
-    RS_FORWARD(rs_seg_push(d, body, len, -1, 0));
+    RS_FORWARD(rs_seg_push(d, body, len, ps->speaker, ps->is_turn));
     for (size_t p = body; p + 1 < len;) {
         const uint8_t *m = memchr(s + p, '>', len - p - 1);
         if (!m)
@@ -368,25 +370,58 @@ static void rs_doc_warn(rs_doc_t *d, const char *msg)
         d->warning = strdup(msg);
 }
 
+/* The front matter block at the top of s[0..len): sets *close to its
+ * closing line and returns where the body starts, or returns 0 when there is
+ * none. whole: s is the whole document; else *decided is set to 0 when more
+ * bytes could change the answer. */
+static size_t rs_front_matter_find(const uint8_t *s, size_t len, int whole, size_t *close, int *decided)
+{
+    *decided = 1;
+    const size_t first = rs_line_end(s, len, 0);
+    if (first >= len && !whole) {
+        *decided = len >= 3 && memcmp(s, "---", 3) != 0;
+        return 0;
+    }
+    if (first >= len || rs_line_len(s, 0, first) != 3 || memcmp(s, "---", 3) != 0)
+        return 0;
+    size_t ls = first + 1;
+    for (int lines = 0; ls < len && lines < RS_FRONT_MATTER_LINES; lines++) {
+        const size_t le = rs_line_end(s, len, ls);
+        if (le >= len && !whole) {
+            *decided = 0; /* the line may go on */
+            return 0;
+        }
+        const size_t ll = rs_line_len(s, ls, le);
+        if (ll == 3 && (memcmp(s + ls, "---", 3) == 0 || memcmp(s + ls, "...", 3) == 0)) {
+            *close = ls;
+            return le < len ? le + 1 : len;
+        }
+        ls = le + 1;
+    }
+    if (ls >= len && !whole)
+        *decided = 0;
+    return 0;
+}
+
+size_t rs_doc_head_bytes(const uint8_t *s, size_t len)
+{
+    size_t bom = 0, close = 0;
+    if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+        bom = 3;
+    int decided;
+    const size_t body = rs_front_matter_find(s + bom, len - bom, 0, &close, &decided);
+    return decided ? bom + body + RS_DETECT_BYTES : 0;
+}
+
 /* Reads a front matter block at the top; returns where the body starts. */
 static size_t rs_front_matter(rs_doc_t *d)
 {
     const uint8_t *s = d->text;
     const size_t len = d->len;
-    size_t first = rs_line_end(s, len, 0);
-    if (first >= len || rs_line_len(s, 0, first) != 3 || memcmp(s, "---", 3) != 0)
-        return 0;
-    size_t ls = first + 1, close = 0, body = 0;
-    for (int lines = 0; ls < len && lines < 1000; lines++) {
-        const size_t le = rs_line_end(s, len, ls);
-        const size_t ll = rs_line_len(s, ls, le);
-        if (ll == 3 && (memcmp(s + ls, "---", 3) == 0 || memcmp(s + ls, "...", 3) == 0)) {
-            close = ls;
-            body = le < len ? le + 1 : len;
-            break;
-        }
-        ls = le + 1;
-    }
+    size_t close = 0;
+    int decided;
+    const size_t first = rs_line_end(s, len, 0);
+    const size_t body = rs_front_matter_find(s, len, 1, &close, &decided);
     if (!body)
         return 0;
     yaml_parser_t p;
@@ -427,8 +462,85 @@ static size_t rs_front_matter(rs_doc_t *d)
 
 /* --- the document ---------------------------------------------------- */
 
+/* Cuts the body of d (from body) into segments by its format. */
+static rs_err_e rs_parse_body(rs_parse_t *ps, size_t body, const rs_headings_t *h)
+{
+    rs_doc_t *d = ps->doc;
+    rs_err_e e;
+    switch (d->format) {
+    case RS_FORMAT_MARKDOWN:
+        e = rs_parse_labeled(ps, body, 1, h);
+        if (e == RS_OK) {
+            rs_blank_link_targets(d->text, body, d->len);
+            for (size_t i = 0; i < d->nseg; i++)
+                rs_decode_entities(d->text, d->seg[i].start, d->seg[i].end);
+        }
+        return e;
+    case RS_FORMAT_LABELED:
+        return rs_parse_labeled(ps, body, 0, h);
+    case RS_FORMAT_CAPTION:
+        return rs_parse_caption(ps, body, h);
+    default:
+        return rs_seg_push(d, body, d->len, ps->speaker, ps->is_turn);
+    }
+}
+
+/* Speakers of the pieces before, already in d->speakers, into names. */
+static rs_err_e rs_names_seed(rs_dict_t *names, const rs_strlist_t *speakers)
+{
+    for (size_t i = 0; i < speakers->n; i++) {
+        const size_t len = strlen(speakers->s[i]);
+        const int64_t id = rs_dict_put(names, speakers->s[i], len, rs_hash64(speakers->s[i], len), NULL);
+        if (id < 0)
+            return RS_ERR_NOMEM;
+        *(int32_t *)rs_dict_val(names, (size_t)id) = (int32_t)i;
+    }
+    return RS_OK;
+}
+
 rs_err_e rs_doc_parse(rs_doc_t *d, rs_format_e forced, const rs_headings_t *h, rs_error_t *err)
 {
+    return rs_doc_parse_piece(d, forced, h, NULL, err);
+}
+
+/* Notes in c what the next piece continues. */
+static void rs_carry_out(rs_carry_t *c, const rs_doc_t *d)
+{
+    if (!c)
+        return;
+    c->format = d->format;
+    c->open = d->format != RS_FORMAT_JSONL && d->format != RS_FORMAT_WHISPER && d->nseg > 0;
+    c->speaker = c->open ? d->seg[d->nseg - 1].speaker : -1;
+    c->is_turn = c->open ? d->seg[d->nseg - 1].is_turn : 0;
+}
+
+/* A piece after the first: its format is known and its first segment
+ * continues the one open at the end of the piece before. */
+static rs_err_e rs_parse_next(rs_doc_t *d, const rs_headings_t *h, rs_carry_t *c, rs_error_t *err)
+{
+    d->format = c->format;
+    if (d->format >= RS_FORMAT_SRT) {
+        RS_FORWARD(rs_media_parse_piece(d, d->format, h, c, err));
+        rs_carry_out(c, d);
+        return RS_OK;
+    }
+    rs_parse_t ps = {.doc = d, .speaker = c->speaker, .is_turn = c->is_turn};
+    rs_dict_init(&ps.names, sizeof(int32_t));
+    rs_err_e e = rs_names_seed(&ps.names, &d->speakers);
+    if (e == RS_OK)
+        e = rs_parse_body(&ps, 0, h);
+    rs_dict_free(&ps.names);
+    if (e != RS_OK)
+        return rs_error_set(err, e, "%s: %s", d->path, rs_err_str(e));
+    rs_timestamps_blank(d->text, d->len);
+    rs_carry_out(c, d);
+    return RS_OK;
+}
+
+rs_err_e rs_doc_parse_piece(rs_doc_t *d, rs_format_e forced, const rs_headings_t *h, rs_carry_t *c, rs_error_t *err)
+{
+    if (c && d->piece > 0)
+        return rs_parse_next(d, h, c, err);
     if (d->len >= 3 && memcmp(d->text, "\xEF\xBB\xBF", 3) == 0) {
         memmove(d->text, d->text + 3, d->len - 3);
         d->len -= 3;
@@ -441,39 +553,25 @@ rs_err_e rs_doc_parse(rs_doc_t *d, rs_format_e forced, const rs_headings_t *h, r
         return rs_error_set(err, RS_ERR_BINARY, "%s: binary file (NUL byte at offset %zu)", d->path,
                             (size_t)(nul - d->text));
     const rs_format_e media = rs_media_detect(d, forced);
-    if (media != RS_FORMAT_AUTO)
-        return rs_media_parse(d, media, h, err);
+    if (media != RS_FORMAT_AUTO) {
+        RS_FORWARD(rs_media_parse_piece(d, media, h, c, err));
+        rs_carry_out(c, d);
+        return RS_OK;
+    }
 
     const size_t body = rs_front_matter(d);
     if (body)
         memset(d->text, ' ', body);
     d->format = forced != RS_FORMAT_AUTO ? forced : rs_format_detect(d->text + body, d->len - body, h);
 
-    rs_parse_t ps = {.doc = d};
+    rs_parse_t ps = {.doc = d, .speaker = -1};
     rs_dict_init(&ps.names, sizeof(int32_t));
-    rs_err_e e = RS_OK;
-    switch (d->format) {
-    case RS_FORMAT_MARKDOWN:
-        e = rs_parse_labeled(&ps, body, 1, h);
-        if (e == RS_OK) {
-            rs_blank_link_targets(d->text, body, d->len);
-            for (size_t i = 0; i < d->nseg; i++)
-                rs_decode_entities(d->text, d->seg[i].start, d->seg[i].end);
-        }
-        break;
-    case RS_FORMAT_LABELED:
-        e = rs_parse_labeled(&ps, body, 0, h);
-        break;
-    case RS_FORMAT_CAPTION:
-        e = rs_parse_caption(&ps, body, h);
-        break;
-    default:
-        e = rs_seg_push(d, body, d->len, -1, 0);
-        break;
-    }
+    const rs_err_e e = rs_parse_body(&ps, body, h);
     rs_dict_free(&ps.names);
     if (e != RS_OK)
         return rs_error_set(err, e, "%s: %s", d->path, rs_err_str(e));
     rs_timestamps_blank(d->text + body, d->len - body);
+    rs_carry_out(c, d);
     return RS_OK;
 }
+

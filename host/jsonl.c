@@ -113,11 +113,6 @@ static const char *rs_speaker_of(json_object *o, const char *key, size_t *len)
 
 /* --- bad line reports -------------------------------------------------- */
 
-typedef struct rs_badlines {
-    size_t n;
-    char text[512];
-    size_t used;
-} rs_badlines_t;
 
 static void rs_bad(rs_badlines_t *b, size_t line, const char *why)
 {
@@ -188,7 +183,10 @@ rs_format_e rs_jsonl_detect(const char *path, const uint8_t *s, size_t len)
 
 /* --- JSON Lines ------------------------------------------------------ */
 
-static rs_err_e rs_parse_jsonl(rs_doc_t *d, rs_error_t *err)
+/* c: NULL for a whole document; else the carry of one of its pieces (line
+ * numbers go on from the pieces before, bad lines are gathered in it and
+ * reported with the last piece). */
+static rs_err_e rs_parse_jsonl(rs_doc_t *d, rs_carry_t *c, rs_error_t *err)
 {
     const char *tkey = d->jsonl && d->jsonl->text ? d->jsonl->text : RS_JSONL_TEXT_KEY;
     const char *skey = d->jsonl && d->jsonl->speaker ? d->jsonl->speaker : RS_JSONL_SPEAKER_KEY;
@@ -196,12 +194,11 @@ static rs_err_e rs_parse_jsonl(rs_doc_t *d, rs_error_t *err)
     if (!tok)
         return rs_error_set(err, RS_ERR_NOMEM, "%s: out of memory", d->path);
     rs_turns_t t;
-    rs_turns_init(&t, d);
-    rs_badlines_t bad = {0};
+    rs_badlines_t own = {0}, *bad = c ? &c->bad : &own;
     uint8_t *s = d->text;
     const size_t len = d->len;
-    size_t w = 0, line = 0;
-    rs_err_e e = RS_OK;
+    size_t w = 0, line = c ? (size_t)c->lines : 0;
+    rs_err_e e = rs_turns_init(&t, d);
     for (size_t ls = 0; ls < len && e == RS_OK;) {
         const size_t le = rs_eol(s, len, ls);
         line++;
@@ -220,7 +217,7 @@ static rs_err_e rs_parse_jsonl(rs_doc_t *d, rs_error_t *err)
             o = NULL;
         }
         if (!o) {
-            rs_bad(&bad, line, why);
+            rs_bad(bad, line, why);
             ls = next;
             continue;
         }
@@ -247,10 +244,12 @@ static rs_err_e rs_parse_jsonl(rs_doc_t *d, rs_error_t *err)
     }
     json_tokener_free(tok);
     rs_turns_free(&t);
+    if (c)
+        c->lines = line;
     if (e != RS_OK)
         return rs_error_set(err, e, "%s: %s", d->path, rs_err_str(e));
     d->len = w;
-    if (bad.n && !d->warning && !(d->warning = rs_bad_message(&bad)))
+    if (bad->n && !d->more && !d->warning && !(d->warning = rs_bad_message(bad)))
         return rs_error_set(err, RS_ERR_NOMEM, "%s: out of memory", d->path);
     return RS_OK;
 }
@@ -279,11 +278,10 @@ static rs_err_e rs_parse_whisper(rs_doc_t *d, rs_error_t *err)
                             d->path);
     }
     rs_turns_t t;
-    rs_turns_init(&t, d);
     uint8_t *s = d->text;
     size_t w = 0, bad = 0, first_bad = 0;
-    rs_err_e e = RS_OK;
-    if (!has_segs || (json_object_array_length(segs) == 0 && has_text)) {
+    rs_err_e e = rs_turns_init(&t, d);
+    if (e == RS_OK && (!has_segs || (json_object_array_length(segs) == 0 && has_text))) {
         const size_t n = (size_t)json_object_get_string_len(text);
         memcpy(s, json_object_get_string(text), n);
         w = n;
@@ -346,10 +344,15 @@ static rs_err_e rs_parse_whisper(rs_doc_t *d, rs_error_t *err)
 
 rs_err_e rs_jsonl_parse(rs_doc_t *d, rs_format_e f, rs_error_t *err)
 {
+    return rs_jsonl_parse_piece(d, f, NULL, err);
+}
+
+rs_err_e rs_jsonl_parse_piece(rs_doc_t *d, rs_format_e f, rs_carry_t *carry, rs_error_t *err)
+{
     d->format = f;
     if (f == RS_FORMAT_WHISPER)
         return rs_parse_whisper(d, err);
-    return rs_parse_jsonl(d, err);
+    return rs_parse_jsonl(d, carry, err);
 }
 
 /* --- grouping by a document key ---------------------------------------- */

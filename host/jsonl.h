@@ -48,6 +48,11 @@ rs_format_e rs_jsonl_detect(const char *path, const uint8_t *s, size_t len);
  * not one JSON object with segments[] or a string "text" (the document is
  * then skipped), RS_ERR_TOO_LARGE past 2 GiB. err names the path. */
 rs_err_e rs_jsonl_parse(rs_doc_t *d, rs_format_e f, rs_error_t *err);
+/* The same for one piece of a JSON Lines document (format.h,
+ * rs_doc_parse_piece): line numbers go on from carry, and the bad lines of
+ * all pieces are named in the last piece's warning. carry NULL: a whole
+ * document. */
+rs_err_e rs_jsonl_parse_piece(rs_doc_t *d, rs_format_e f, rs_carry_t *carry, rs_error_t *err);
 
 /* Groups the lines of a JSON Lines document d by the value of keys->doc
  * (which must be set) into new documents named "path#value" (lines without

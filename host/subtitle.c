@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "format.h" /* RS_DETECT_BYTES */
 #include "hash.h"  /* rs_hash64 */
 #include "jsonl.h" /* rs_jsonl_detect, rs_jsonl_parse */
 
@@ -32,10 +33,19 @@ const char *rs_path_ext(const char *path)
     return (dot && dot != base) ? dot + 1 : "";
 }
 
-void rs_turns_init(rs_turns_t *t, rs_doc_t *d)
+rs_err_e rs_turns_init(rs_turns_t *t, rs_doc_t *d)
 {
     t->doc = d;
     rs_dict_init(&t->names, sizeof(int32_t));
+    for (size_t i = 0; i < d->speakers.n; i++) {
+        const char *name = d->speakers.s[i];
+        const size_t len = strlen(name);
+        const int64_t id = rs_dict_put(&t->names, name, len, rs_hash64(name, len), NULL);
+        if (id < 0)
+            return RS_ERR_NOMEM;
+        *(int32_t *)rs_dict_val(&t->names, (size_t)id) = (int32_t)i;
+    }
+    return RS_OK;
 }
 
 void rs_turns_free(rs_turns_t *t)
@@ -255,15 +265,27 @@ rs_format_e rs_media_detect(const rs_doc_t *d, rs_format_e forced)
         return RS_FORMAT_AUTO;
     if (d->format == RS_FORMAT_JSONL || d->format == RS_FORMAT_WHISPER) /* a hint from rs_jsonl_split */
         return d->format;
-    const rs_format_e f = rs_subtitle_detect(d->path, d->text, d->len);
-    return f != RS_FORMAT_AUTO ? f : rs_jsonl_detect(d->path, d->text, d->len);
+    /* the first RS_DETECT_BYTES only, so that a document's first piece
+     * (pieces.h) is judged as the whole document is */
+    const size_t len = d->len < RS_DETECT_BYTES ? d->len : RS_DETECT_BYTES;
+    const rs_format_e f = rs_subtitle_detect(d->path, d->text, len);
+    return f != RS_FORMAT_AUTO ? f : rs_jsonl_detect(d->path, d->text, len);
 }
 
 rs_err_e rs_media_parse(rs_doc_t *d, rs_format_e f, const rs_headings_t *h, rs_error_t *err)
 {
+    return rs_media_parse_piece(d, f, h, NULL, err);
+}
+
+static rs_err_e rs_subtitle_run(rs_doc_t *d, rs_format_e f, const rs_headings_t *h, const rs_carry_t *c,
+                                rs_error_t *err);
+
+rs_err_e rs_media_parse_piece(rs_doc_t *d, rs_format_e f, const rs_headings_t *h, rs_carry_t *carry,
+                              rs_error_t *err)
+{
     if (f == RS_FORMAT_SRT || f == RS_FORMAT_VTT)
-        return rs_subtitle_parse(d, f, h, err);
-    return rs_jsonl_parse(d, f, err);
+        return rs_subtitle_run(d, f, h, carry && d->piece > 0 ? carry : NULL, err);
+    return rs_jsonl_parse_piece(d, f, carry, err);
 }
 
 /* --- parsing --------------------------------------------------------- */
@@ -499,13 +521,23 @@ static rs_err_e rs_sub_payload(rs_sub_t *p, size_t ls, size_t ll)
 
 rs_err_e rs_subtitle_parse(rs_doc_t *d, rs_format_e f, const rs_headings_t *h, rs_error_t *err)
 {
+    return rs_subtitle_run(d, f, h, NULL, err);
+}
+
+/* c: the carry of a piece after the first, cut after a blank line (no cue
+ * open, no header or NOTE block going on); NULL for a first piece or a
+ * whole document. */
+static rs_err_e rs_subtitle_run(rs_doc_t *d, rs_format_e f, const rs_headings_t *h, const rs_carry_t *c,
+                                rs_error_t *err)
+{
     d->format = f;
     rs_sub_t p = {.h = h};
-    rs_turns_init(&p.t, d);
     uint8_t *s = d->text;
     const size_t len = d->len;
-    rs_err_e e = rs_turns_push(&p.t, 0, len, -1, 0, 0);
-    int state = f == RS_FORMAT_VTT && rs_starts_word(s, len, "WEBVTT") ? RS_ST_HEADER : RS_ST_IDLE;
+    rs_err_e e = rs_turns_init(&p.t, d);
+    if (e == RS_OK)
+        e = rs_turns_push(&p.t, 0, len, c ? c->speaker : -1, c ? c->is_turn : 0, 0);
+    int state = !c && f == RS_FORMAT_VTT && rs_starts_word(s, len, "WEBVTT") ? RS_ST_HEADER : RS_ST_IDLE;
     for (size_t ls = 0; ls < len && e == RS_OK;) {
         const size_t le = rs_eol(s, len, ls);
         const size_t ll = rs_llen(s, ls, le);

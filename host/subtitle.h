@@ -42,6 +42,10 @@ rs_format_e rs_media_detect(const rs_doc_t *d, rs_format_e forced);
 
 /* Parses d as f (a format rs_media_detect returns). */
 rs_err_e rs_media_parse(rs_doc_t *d, rs_format_e f, const rs_headings_t *h, rs_error_t *err);
+/* The same for a piece of a document (format.h, rs_doc_parse_piece); carry
+ * NULL: a whole document. Whisper JSON never comes in pieces. */
+rs_err_e rs_media_parse_piece(rs_doc_t *d, rs_format_e f, const rs_headings_t *h, rs_carry_t *carry,
+                              rs_error_t *err);
 
 /* --- shared with jsonl.c: building a document's speakers and segments --- */
 
@@ -50,7 +54,9 @@ typedef struct rs_turns {
     rs_dict_t names; /* name -> int32_t index into doc->speakers */
 } rs_turns_t;
 
-void rs_turns_init(rs_turns_t *t, rs_doc_t *d);
+/* Starts with the speakers already in d->speakers (those of the pieces
+ * before); fails only when out of memory. */
+rs_err_e rs_turns_init(rs_turns_t *t, rs_doc_t *d);
 void rs_turns_free(rs_turns_t *t);
 /* Index of the speaker named s[0..len) after trimming white space and
  * turning control characters into spaces (added in order of first turn);
