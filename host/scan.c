@@ -35,6 +35,7 @@ void rs_scanner_free(rs_scanner_t *sc)
     free(sc->spans);
     free(sc->ntok);
     free(sc->ok);
+    rs_scan_drop(sc);
     rs_match_state_free(&sc->mt);
     rs_match_state_free(&sc->me);
     memset(sc, 0, sizeof *sc);
@@ -201,7 +202,11 @@ static size_t rs_piece_end(const uint8_t *s, size_t pos, size_t end)
     return pos + cut;
 }
 
-static rs_err_e rs_scan_segment(rs_seg_run_t *r, const rs_doc_t *d, const rs_segment_t *sg)
+/* Tokenizes and counts segment sg of d. cont: it continues the segment
+ * open at the end of the piece before (r->prev and the window's lookahead
+ * are that segment's); open: it goes on in the next piece, so the
+ * lookahead tokens stay in the window, uncounted. */
+static rs_err_e rs_scan_segment(rs_seg_run_t *r, const rs_doc_t *d, const rs_segment_t *sg, int cont, int open)
 {
     rs_scanner_t *sc = r->sc;
     rs_tokens_t *w = &sc->win;
@@ -210,10 +215,12 @@ static rs_err_e rs_scan_segment(rs_seg_run_t *r, const rs_doc_t *d, const rs_seg
     if (sc->cfg->entities->max_words > look)
         look = sc->cfg->entities->max_words;
     look = look ? look - 1 : 0;
-    r->prev = -1;
     r->tokens = 0;
-    w->n = 0;
-    w->fold_len = 0;
+    if (!cont) {
+        r->prev = -1;
+        w->n = 0;
+        w->fold_len = 0;
+    }
     for (size_t pos = sg->start; pos < sg->end;) {
         const size_t end = rs_piece_end(d->text, pos, sg->end);
         RS_FORWARD(rs_win_reserve(w, end - pos));
@@ -222,6 +229,8 @@ static rs_err_e rs_scan_segment(rs_seg_run_t *r, const rs_doc_t *d, const rs_seg
         if (pos < sg->end && w->n > look)
             RS_FORWARD(rs_win_consume(r, w, w->n - look));
     }
+    if (open)
+        return w->n > look ? rs_win_consume(r, w, w->n - look) : RS_OK;
     return rs_win_consume(r, w, w->n);
 }
 
@@ -260,10 +269,15 @@ typedef struct rs_pretok {
     size_t seg, at;
 } rs_pretok_t;
 
-/* Counts parsed d into st: its segments tokenized here, or taken from pre. */
-static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_pretok_t *pre)
+/* Counts parsed d into st: its segments tokenized here, or taken from pre.
+ * c: NULL for a whole document, else the carry of the piece d (never with
+ * pre). */
+static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_pretok_t *pre, rs_scan_carry_t *c)
 {
-    const uint64_t doc = ++st->doc_seq;
+    const int first = !c || d->piece == 0, last = !c || !d->more;
+    if (c && first)
+        c->doc = ++st->doc_seq;
+    const uint64_t doc = c ? c->doc : ++st->doc_seq;
     if (d->speakers.n > sc->spk_cap) {
         uint32_t *p = realloc(sc->spk, d->speakers.n * sizeof *p);
         if (!p)
@@ -280,7 +294,7 @@ static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_
         sc->spk[i] = (uint32_t)id;
     }
 
-    rs_seg_run_t r = {.sc = sc, .st = st};
+    rs_seg_run_t r = {.sc = sc, .st = st, .prev = c && !first ? c->prev : -1};
     r.ht = (rs_hit_ctx_t){&st->topics, doc, -1, RS_OK};
     r.he = (rs_hit_ctx_t){&st->entities, doc, -1, RS_OK};
     uint64_t tokens = 0, turns = 0;
@@ -288,6 +302,8 @@ static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_
     for (size_t i = 0; i < d->nseg; i++) {
         const rs_segment_t *sg = &d->seg[i];
         const int64_t spk = sg->speaker >= 0 ? (int64_t)sc->spk[sg->speaker] : -1;
+        const int cont = c && !first && i == 0 && c->parse.open;
+        const int open = c && !last && i + 1 == d->nseg && c->parse.open;
         r.ht.speaker = r.he.speaker = spk;
         if (pre) {
             rs_tokens_t v = *pre->t;
@@ -299,15 +315,19 @@ static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_
             pre->at += pre->ntok[pre->seg];
             pre->seg++;
         } else {
-            RS_FORWARD(rs_scan_segment(&r, d, sg));
+            RS_FORWARD(rs_scan_segment(&r, d, sg, cont, open));
         }
         tokens += r.tokens;
-        turns += sg->is_turn;
+        turns += cont ? 0 : sg->is_turn;
+        /* a segment cut in two by pieces has its question mark counted once */
+        const int q = rs_has_question(d->text + sg->start, sg->end - sg->start), asked = cont && c->question;
+        if (open)
+            c->question = asked || q;
         if (spk >= 0) {
             rs_speaker_val_t *v = rs_dict_val(&st->speakers, (size_t)spk);
-            v->turns++;
+            v->turns += cont ? 0 : 1;
             v->tokens += r.tokens;
-            v->questions += (uint64_t)rs_has_question(d->text + sg->start, sg->end - sg->start);
+            v->questions += (uint64_t)(q && !asked);
             if (v->last_doc != doc) {
                 v->last_doc = doc;
                 v->docs++;
@@ -315,12 +335,20 @@ static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_
             st->labelled_tokens += r.tokens;
         }
     }
-    st->documents++;
+    st->documents += last;
     st->bytes += d->bytes;
     st->tokens += tokens;
     st->turns += turns;
     if (!pre)
         st->invalid_bytes += sc->win.invalid_bytes;
+    if (c) {
+        c->prev = r.prev;
+        c->bytes += d->bytes;
+        c->tokens += tokens;
+        c->turns += turns;
+        if (!last)
+            return RS_OK;
+    }
 
     rs_docrec_t *rec = rs_stats_add_doc(st);
     if (!rec)
@@ -328,21 +356,103 @@ static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_
     rec->path = d->path;
     d->path = NULL;
     rec->format = d->format;
-    rec->bytes = d->bytes;
-    rec->tokens = tokens;
-    rec->turns = turns;
+    rec->bytes = c ? c->bytes : d->bytes;
+    rec->tokens = c ? c->tokens : tokens;
+    rec->turns = c ? c->turns : turns;
     rec->speakers = d->speakers;
     memset(&d->speakers, 0, sizeof d->speakers);
-    rec->meta = d->meta;
-    memset(&d->meta, 0, sizeof d->meta);
+    if (c) {
+        rec->meta = c->meta;
+        memset(&c->meta, 0, sizeof c->meta);
+    } else {
+        rec->meta = d->meta;
+        memset(&d->meta, 0, sizeof d->meta);
+    }
+    return RS_OK;
+}
+
+void rs_scan_drop(rs_scanner_t *sc)
+{
+    rs_scan_carry_t *c = &sc->carry;
+    rs_strlist_free(&c->speakers);
+    free(c->meta.title);
+    free(c->meta.date);
+    rs_strlist_free(&c->meta.speakers);
+    rs_strlist_free(&c->meta.tags);
+    memset(c, 0, sizeof *c);
+    /* lookahead tokens left uncounted: matches never block their indices again */
+    sc->abs += sc->win.n;
+    sc->win.n = 0;
+    sc->win.fold_len = 0;
+}
+
+const rs_strlist_t *rs_scan_piece_speakers(const rs_scanner_t *sc)
+{
+    return &sc->carry.speakers;
+}
+
+/* One piece of a document in pieces (scan.h). */
+static rs_err_e rs_scan_piece(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
+{
+    rs_scan_carry_t *c = &sc->carry;
+    if (d->broken) {
+        rs_scan_drop(sc);
+        return RS_OK;
+    }
+    if (d->piece == 0) {
+        rs_scan_drop(sc);
+        c->open = 1;
+        c->prev = -1;
+    } else if (!c->open) {
+        return RS_ERR_INTERNAL;
+    }
+    if (c->skip) {
+        if (!d->more)
+            rs_scan_drop(sc);
+        return RS_OK;
+    }
+    /* the speakers so far: segments index them, the parse extends them */
+    if (d->piece > 0) {
+        rs_strlist_free(&d->speakers);
+        d->speakers = c->speakers;
+        memset(&c->speakers, 0, sizeof c->speakers);
+    }
+    const rs_scan_cfg_t *cfg = sc->cfg;
+    rs_error_t err = {0};
+    rs_err_e e = rs_doc_parse_piece(d, cfg->format, cfg->headings, &c->parse, &err);
+    if (e == RS_ERR_NOMEM || e == RS_ERR_INTERNAL)
+        return e;
+    if (e != RS_OK) {
+        c->skip = 1;
+        if (!d->more)
+            rs_scan_drop(sc);
+        return rs_notes_add(&st->skipped, d->path, err.msg);
+    }
+    if (d->warning)
+        RS_FORWARD(rs_notes_add(&st->warnings, d->path, d->warning));
+    if (d->piece == 0) {
+        c->meta = d->meta;
+        memset(&d->meta, 0, sizeof d->meta);
+    }
+    e = rs_scan_count(sc, d, st, NULL, c);
+    if (e != RS_OK)
+        return e;
+    if (d->more) {
+        c->speakers = d->speakers;
+        memset(&d->speakers, 0, sizeof d->speakers);
+    } else {
+        rs_scan_drop(sc); /* the record took the speakers and metadata */
+    }
     return RS_OK;
 }
 
 rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
 {
+    if (d->piece > 0 || d->more || d->broken || sc->carry.open)
+        return rs_scan_piece(sc, d, st);
     int ok;
     RS_FORWARD(rs_scan_parse(sc, d, st, &ok));
-    return ok ? rs_scan_count(sc, d, st, NULL) : RS_OK;
+    return ok ? rs_scan_count(sc, d, st, NULL, NULL) : RS_OK;
 }
 
 static void *rs_grow(void *p, size_t *cap, size_t n, size_t sz, int *fail)
@@ -397,7 +507,7 @@ static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n,
     for (size_t i = 0; i < n; i++) {
         const size_t before = st->ndocs;
         if (sc->ok[i])
-            RS_FORWARD(rs_scan_count(sc, docs[i], st, &pre));
+            RS_FORWARD(rs_scan_count(sc, docs[i], st, &pre, NULL));
         if (done)
             done(ctx, docs[i], st->ndocs > before ? &st->docs[st->ndocs - 1] : NULL);
     }
@@ -421,8 +531,8 @@ rs_err_e rs_scan_documents(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs
     if (fail)
         return RS_ERR_NOMEM;
     for (size_t i = 0; i < n;) {
-        if (docs[i]->bytes > RS_SCAN_BATCH_BYTES) {
-            /* too large for a batch: piece by piece */
+        if (docs[i]->bytes > RS_SCAN_BATCH_BYTES || docs[i]->piece || docs[i]->more || docs[i]->broken) {
+            /* too large for a batch, or a piece of a document: on its own */
             const size_t before = st->ndocs;
             RS_FORWARD(rs_scan_document(sc, docs[i], st));
             if (done)

@@ -18,6 +18,16 @@
  * tokenized in one call, and then each document is counted from its share
  * of the tokens, in order. Each segment's tokens are exactly those of the
  * one-by-one path, so the statistics are the same.
+ *
+ * Pieces (rs_doc_t.piece, .more; pieces.h): a document larger than a shard
+ * comes as pieces cut at line ends, which must reach one scanner in order,
+ * with no other document between them, and go into one rs_stats_t. The
+ * scanner carries the parse (format, speakers, the segment open at the cut)
+ * and the count (the open segment's last term and lookahead tokens, its
+ * question mark, the document's totals) from piece to piece, and adds the
+ * document's record with the last piece, so the statistics equal those of
+ * the whole document. A broken piece drops the document: the caller then
+ * throws away the rs_stats_t the pieces went into.
  */
 #ifndef RS_SCAN_H
 #define RS_SCAN_H
@@ -42,6 +52,19 @@ typedef struct rs_scan_cfg {
     const rs_matcher_t *entities; /* never NULL (may be empty) */
 } rs_scan_cfg_t;
 
+/* What the scanner carries between the pieces of one document. */
+typedef struct rs_scan_carry {
+    int open;            /* a document's later pieces are expected */
+    int skip;            /* its first piece could not be parsed: the rest are dropped */
+    rs_carry_t parse;
+    rs_strlist_t speakers; /* the document's speakers so far */
+    rs_doc_meta_t meta;    /* from the first piece */
+    uint64_t doc;          /* its number in the rs_stats_t (last_doc marks) */
+    uint64_t bytes, tokens, turns;
+    int64_t prev;          /* term id of the open segment's last counted token, -1 none */
+    int question;          /* the open segment has a question mark */
+} rs_scan_carry_t;
+
 typedef struct rs_scanner {
     const rs_scan_cfg_t *cfg;
     rs_tokens_t win;
@@ -58,6 +81,7 @@ typedef struct rs_scanner {
     size_t spans_cap;
     unsigned char *ok;  /* per document of the batch: parsed */
     size_t ok_cap;
+    rs_scan_carry_t carry; /* a document in pieces */
 } rs_scanner_t;
 
 rs_err_e rs_scanner_init(rs_scanner_t *sc, const rs_scan_cfg_t *cfg);
@@ -66,8 +90,18 @@ void rs_scanner_free(rs_scanner_t *sc);
 /* Parses doc and adds it to st. A document that cannot be parsed (binary,
  * say) is recorded in st->skipped and RS_OK is returned; only out of memory
  * and internal errors fail the call. doc's text is consumed; its metadata
- * and path move into st; the caller still calls rs_doc_free(doc). */
+ * and path move into st; the caller still calls rs_doc_free(doc). doc may be
+ * a piece (see above); a piece out of order is RS_ERR_INTERNAL. */
 rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *doc, rs_stats_t *st);
+
+/* Forgets a document whose pieces stopped coming (a broken piece, a
+ * cancel), so that the scanner can take the next document. */
+void rs_scan_drop(rs_scanner_t *sc);
+
+/* The speakers of the document being scanned: those of a whole document
+ * are in its record; those of a document in pieces, so far, here (valid
+ * until the next piece). */
+const rs_strlist_t *rs_scan_piece_speakers(const rs_scanner_t *sc);
 
 /* Called by rs_scan_documents after each document, in order: rec is the
  * record just added to st for it, or NULL when it was skipped. */
