@@ -16,7 +16,7 @@
  *
  * One archive at a time, on the walking thread. Each member's bytes go into
  * a buffer sized from the header (or grown, up to the size limit) that the
- * new document owns; libarchive's and zlib's errors are turned into skip
+ * new document owns, or past the split size in pieces (pieces.h); libarchive's and zlib's errors are turned into skip
  * notes here, with the detail they give and the offsets reached.
  */
 #include "archives.h"
@@ -30,6 +30,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include "pieces.h" /* rs_pieces_t: a member whole or in pieces */
 
 #define RS_ARCHIVE_BLOCK (1u << 20)
 #define RS_ARCHIVE_RETRIES 16
@@ -344,65 +346,51 @@ static rs_err_e rs_arc_member(rs_arc_t *r, struct archive_entry *ent, const char
         free(path);
         return e;
     }
-    size_t cap = archive_entry_size_is_set(ent) ? (size_t)archive_entry_size(ent) + 1 : 1u << 16;
-    if (max && cap > max + 1)
-        cap = (size_t)max + 1;
-    size_t n = 0;
-    uint8_t *buf = malloc(cap);
-    if (!buf) {
-        free(path);
-        return RS_ERR_NOMEM;
-    }
-    rs_err_e e = RS_OK;
+    rs_pieces_t pc;
+    rs_pieces_init(&pc, cfg, path, archive_entry_size_is_set(ent) ? (uint64_t)archive_entry_size(ent) : 0);
     for (;;) {
-        if (n == cap) {
-            if (max && n > max) {
-                snprintf(msg, sizeof msg,
-                         "%s: expands past the limit of %llu bytes (--max-document-size; a compression bomb?): skipped",
-                         path, (unsigned long long)max);
-                e = cfg->on_skip(cfg->ctx, path, msg);
-                goto drop;
-            }
-            size_t nc = cap * 2;
-            if (max && nc > max + 1)
-                nc = (size_t)max + 1;
-            uint8_t *b = realloc(buf, nc);
-            if (!b) {
-                e = RS_ERR_NOMEM;
-                goto drop;
-            }
-            buf = b;
-            cap = nc;
-        }
-        const la_ssize_t got = archive_read_data(r->a, buf + n, cap - n);
-        if (got == 0)
+        if (max && pc.total > max) {
+            snprintf(msg, sizeof msg,
+                     "%s: expands past the limit of %llu bytes (--max-document-size; a compression bomb?): skipped",
+                     path, (unsigned long long)max);
             break;
+        }
+        uint8_t *at;
+        size_t room;
+        rs_err_e e = rs_pieces_room(&pc, &at, &room);
+        if (e != RS_OK) {
+            rs_pieces_abort(&pc);
+            return e;
+        }
+        const la_ssize_t got = archive_read_data(r->a, at, room);
+        if (got == 0) {
+            r->members++;
+            return rs_pieces_end(&pc);
+        }
         if (got < 0) {
             *fatal = got == ARCHIVE_FATAL;
-            e = rs_arc_note(r, path, "damaged or truncated member data", NULL,
-                            *fatal ? "; this member and the rest of the archive are skipped, members before it are kept"
-                                   : "; this member is skipped");
-            goto drop;
+            /* the broken piece first (when pieces went out), then the note */
+            char *name = strdup(path);
+            e = rs_pieces_abort(&pc);
+            if (e == RS_OK && !name)
+                e = RS_ERR_NOMEM;
+            if (e == RS_OK)
+                e = rs_arc_note(r, name, "damaged or truncated member data", NULL,
+                                *fatal ? "; this member and the rest of the archive are skipped, members before it are kept"
+                                       : "; this member is skipped");
+            free(name);
+            return e;
         }
-        n += (size_t)got;
+        if ((e = rs_pieces_add(&pc, (size_t)got)) != RS_OK) {
+            rs_pieces_abort(&pc);
+            return e;
+        }
     }
-    if (max && n > max) {
-        snprintf(msg, sizeof msg, "%s: %zu bytes, over the limit of %llu (--max-document-size): skipped", path, n,
-                 (unsigned long long)max);
-        e = cfg->on_skip(cfg->ctx, path, msg);
-        goto drop;
-    }
-    r->members++;
-    rs_doc_t doc = {0};
-    doc.path = path;
-    doc.text = buf;
-    doc.len = n;
-    doc.bytes = n;
-    doc.jsonl = cfg->jsonl;
-    return cfg->on_doc(cfg->ctx, &doc);
-drop:
-    free(buf);
-    free(path);
+    char *name = strdup(path);
+    rs_err_e e = rs_pieces_abort(&pc);
+    if (e == RS_OK)
+        e = name ? cfg->on_skip(cfg->ctx, name, msg) : RS_ERR_NOMEM;
+    free(name);
     return e;
 }
 

@@ -3,13 +3,14 @@
  * Directory loops are found by keeping the (device, inode) of every
  * directory on the current walk stack. Each file's first 512 bytes are
  * peeked to tell archives and compressed streams (archives.c) from text;
- * text is then read whole, the peeked bytes first. The optional filter is
+ * text is then read, the peeked bytes first, whole or in pieces (pieces.h). The optional filter is
  * asked about each input file once it is known to be one (after stat and
  * the extension test) and before it is opened. Runs on one thread.
  */
 #include "ingest.h"
 
 #include "archives.h" /* rs_archive_ingest, rs_archive_sniff, rs_archive_name_kind */
+#include "pieces.h"   /* rs_pieces_t: documents read whole or in pieces */
 
 #include <dirent.h>
 #include <errno.h>
@@ -140,6 +141,60 @@ static ssize_t rs_read_full(int fd, uint8_t *p, size_t n)
     return (ssize_t)got;
 }
 
+/* Reads a text file from fd (its first np bytes already in peek) into a
+ * document, whole or in pieces. */
+static rs_err_e rs_take_text(const rs_ingest_cfg_t *cfg, const char *path, int fd, const uint8_t *peek, size_t np,
+                             uint64_t size)
+{
+    char msg[512];
+    const uint64_t max = cfg->max_doc_bytes;
+    if (max && size > max) {
+        snprintf(msg, sizeof msg, "%s: %llu bytes, over the limit of %llu (--max-document-size)", path,
+                 (unsigned long long)size, (unsigned long long)max);
+        return cfg->on_skip(cfg->ctx, path, msg);
+    }
+    char *name = strdup(path);
+    if (!name)
+        return RS_ERR_NOMEM;
+    rs_pieces_t pc;
+    rs_pieces_init(&pc, cfg, name, size);
+    uint8_t *at;
+    size_t room;
+    rs_err_e e = RS_OK;
+    for (size_t off = 0; off < np && e == RS_OK;) {
+        e = rs_pieces_room(&pc, &at, &room);
+        if (e == RS_OK) {
+            const size_t k = np - off < room ? np - off : room;
+            memcpy(at, peek + off, k);
+            off += k;
+            e = rs_pieces_add(&pc, k);
+        }
+    }
+    while (e == RS_OK) {
+        if (max && pc.total > max) {
+            snprintf(msg, sizeof msg, "%s: over the limit of %llu bytes (--max-document-size)", path,
+                     (unsigned long long)max);
+            e = rs_pieces_abort(&pc);
+            return e == RS_OK ? cfg->on_skip(cfg->ctx, path, msg) : e;
+        }
+        if ((e = rs_pieces_room(&pc, &at, &room)) != RS_OK)
+            break;
+        const ssize_t r = read(fd, at, room);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+            e = rs_pieces_abort(&pc);
+            return e == RS_OK ? cfg->on_skip(cfg->ctx, path, msg) : e;
+        }
+        if (r == 0)
+            return rs_pieces_end(&pc);
+        e = rs_pieces_add(&pc, (size_t)r);
+    }
+    rs_pieces_abort(&pc);
+    return e;
+}
+
 static rs_err_e rs_take_file(rs_walk_t *w, const char *path, int top)
 {
     const rs_ingest_cfg_t *cfg = w->cfg;
@@ -165,21 +220,7 @@ static rs_err_e rs_take_file(rs_walk_t *w, const char *path, int top)
         else
             e = rs_archive_ingest(cfg, path, fd, peek, (size_t)np, 0);
     } else {
-        rs_error_t err = {0};
-        rs_doc_t doc = {0};
-        e = rs_read_rest(fd, path, peek, (size_t)np, cfg->max_doc_bytes, &doc.text, &doc.len, &err);
-        if (e == RS_OK) {
-            doc.bytes = doc.len;
-            doc.jsonl = cfg->jsonl;
-            if (!(doc.path = strdup(path))) {
-                free(doc.text);
-                e = RS_ERR_NOMEM;
-            } else {
-                e = cfg->on_doc(cfg->ctx, &doc);
-            }
-        } else if (e != RS_ERR_NOMEM) {
-            e = cfg->on_skip(cfg->ctx, path, err.msg);
-        }
+        e = rs_take_text(cfg, path, fd, peek, (size_t)np, regular ? (uint64_t)st.st_size : 0);
     }
     if (!is_stdin)
         close(fd);

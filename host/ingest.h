@@ -8,7 +8,8 @@
  * compressed file is read as a stream of documents (archives.h): archives in
  * directories are opened, and a single compressed file there ("a.md.gz") is
  * taken when the name without the compression suffix passes the list.
- * Other files are read whole into a buffer that the document then owns.
+ * Other files are read whole into a buffer that the document then owns, or,
+ * past split_bytes, as pieces cut at line ends (pieces.h).
  * Problems with one path (unreadable, a symlink loop, over the size limit,
  * a damaged archive) go to the skip callback and the walk goes on. One
  * thread walks; documents are handed to the callback in walk order. When
@@ -39,6 +40,8 @@
 typedef struct rs_ingest_cfg {
     const char *exts;        /* comma-separated, no dots; "*" takes all */
     uint64_t max_doc_bytes;  /* larger files are skipped; 0: no limit */
+    uint64_t split_bytes;    /* larger documents come in pieces (pieces.h); 0: always whole */
+    rs_format_e format;      /* the forced format (rs_doc_parse), which says where pieces may be cut */
     /* The callback takes ownership of doc's contents (and frees them). A
      * non-OK return stops the walk and is returned. */
     rs_err_e (*on_doc)(void *ctx, rs_doc_t *doc);
