@@ -48,10 +48,20 @@
 /* A flushed worker keeps the memory of tables of at most this many slots. */
 #define RS_POOL_KEEP_SLOTS (1u << 22)
 
+/* The pieces of one document on their way from the reader to the worker
+ * that scans them, under the pool's mu. The worker frees it after the last
+ * piece, or once ended and empty. */
+typedef struct rs_stream {
+    rs_doc_t q[RS_STREAM_PIECES];
+    size_t qh, qn;
+    int ended; /* no more pieces will come */
+} rs_stream_t;
+
 typedef struct rs_shard {
     rs_doc_t *docs;
     size_t n, cap;
-    uint64_t bytes; /* text bytes held */
+    uint64_t bytes;      /* text bytes held */
+    rs_stream_t *stream; /* instead of docs: a document in pieces */
 } rs_shard_t;
 
 typedef struct rs_worker {
@@ -61,6 +71,8 @@ typedef struct rs_worker {
     int started;
     rs_scanner_t sc;
     rs_stats_t st;
+    rs_stats_t part; /* the document in pieces being scanned */
+    int part_ok;
     hwloc_cpuset_t set; /* one PU, or NULL when not pinning */
     int pinned;
     int pin_errno;
@@ -72,6 +84,8 @@ struct rs_pool {
     rs_worker_t *w;
     pthread_mutex_t mu;
     pthread_cond_t not_empty, not_full, done;
+    pthread_cond_t piece_ready, piece_taken; /* streams */
+    rs_stream_t *stream; /* the reader's open stream, under mu */
     rs_shard_t *queue[RS_QUEUE_SHARDS];
     size_t qhead, qn;
     int closed;
@@ -80,6 +94,7 @@ struct rs_pool {
     atomic_int failed;
     rs_shard_t *cur; /* the shard being filled (reader only) */
     uint64_t docs_read, bytes_read; /* reader only; copied under mu for progress */
+    uint64_t split_docs, pieces;    /* reader only: documents that came in pieces, and their pieces */
     _Atomic uint64_t docs_done, bytes_done, dropped;
     double t0, last_progress;
     hwloc_topology_t topo;
@@ -242,14 +257,14 @@ rs_err_e rs_topology_describe(char *buf, size_t n)
 
 /* --- workers ----------------------------------------------------------- */
 
-/* Adds d's cue times to the speakers of the record just added. */
-static void rs_add_talk_time(rs_stats_t *st, const rs_doc_t *d, const rs_docrec_t *rec)
+/* Adds d's cue times to its speakers, named in names (the record's). */
+static void rs_add_talk_time(rs_stats_t *st, const rs_doc_t *d, const rs_strlist_t *names)
 {
     for (size_t i = 0; i < d->nseg; i++) {
         const rs_segment_t *sg = &d->seg[i];
-        if (!sg->ms || sg->speaker < 0 || (size_t)sg->speaker >= rec->speakers.n)
+        if (!sg->ms || sg->speaker < 0 || (size_t)sg->speaker >= names->n)
             continue;
-        const char *name = rec->speakers.s[sg->speaker];
+        const char *name = names->s[sg->speaker];
         const size_t len = strlen(name);
         const int64_t id = rs_dict_get(&st->speakers, name, len, rs_hash64(name, len));
         if (id >= 0)
@@ -262,7 +277,7 @@ static rs_err_e rs_scan_one(rs_worker_t *w, rs_doc_t *d)
     const size_t before = w->st.ndocs;
     RS_FORWARD(rs_scan_document(&w->sc, d, &w->st));
     if (w->st.ndocs > before)
-        rs_add_talk_time(&w->st, d, &w->st.docs[w->st.ndocs - 1]);
+        rs_add_talk_time(&w->st, d, &w->st.docs[w->st.ndocs - 1].speakers);
     return RS_OK;
 }
 
@@ -319,7 +334,7 @@ static rs_err_e rs_worker_scan(rs_worker_t *w, rs_doc_t *d)
 static void rs_batch_done(void *ctx, const rs_doc_t *d, const rs_docrec_t *rec)
 {
     if (rec)
-        rs_add_talk_time(ctx, d, rec);
+        rs_add_talk_time(ctx, d, &rec->speakers);
 }
 
 /* A shard for a kernel table with a batched entry: its documents (JSON
@@ -379,6 +394,66 @@ static rs_err_e rs_worker_scan_shard(rs_worker_t *w, rs_shard_t *sh)
     return e;
 }
 
+/* Takes the pieces of s in order and scans them into w->part, then merges
+ * that into w->st; a document that breaks off (a broken piece, a stream
+ * ended early) or is cancelled leaves nothing. Frees s. */
+static void rs_worker_stream(rs_worker_t *w, rs_stream_t *s)
+{
+    rs_pool_t *p = w->pool;
+    int dropping = !w->part_ok, complete = 0;
+    if (!w->part_ok)
+        rs_pool_fail(p, RS_ERR_NOMEM);
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (s->qn == 0 && !s->ended)
+            pthread_cond_wait(&p->piece_ready, &p->mu);
+        if (s->qn == 0) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        rs_doc_t d = s->q[s->qh];
+        s->qh = (s->qh + 1) % RS_STREAM_PIECES;
+        s->qn--;
+        pthread_cond_broadcast(&p->piece_taken);
+        pthread_mutex_unlock(&p->mu);
+        const int last = !d.more;
+        const uint64_t bytes = d.bytes;
+        if (!dropping && rs_stopping(p)) {
+            dropping = 1;
+            atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
+        }
+        if (!dropping) {
+            const size_t before = w->part.ndocs;
+            const rs_err_e e = rs_scan_document(&w->sc, &d, &w->part);
+            if (e != RS_OK) {
+                rs_pool_fail(p, e);
+                dropping = 1;
+            } else if (!d.broken) {
+                complete = last;
+                if (!last)
+                    rs_add_talk_time(&w->part, &d, rs_scan_piece_speakers(&w->sc));
+                else if (w->part.ndocs > before)
+                    rs_add_talk_time(&w->part, &d, &w->part.docs[w->part.ndocs - 1].speakers);
+            }
+        }
+        rs_doc_free(&d);
+        atomic_fetch_add_explicit(&p->bytes_done, bytes, memory_order_relaxed);
+        if (last)
+            break;
+    }
+    if (complete) {
+        const rs_err_e e = rs_stats_merge(&w->st, &w->part);
+        if (e != RS_OK)
+            rs_pool_fail(p, e);
+    } else {
+        rs_scan_drop(&w->sc);
+    }
+    if (w->part_ok)
+        rs_stats_clear(&w->part, RS_POOL_KEEP_SLOTS);
+    atomic_fetch_add_explicit(&p->docs_done, 1, memory_order_relaxed);
+    free(s);
+}
+
 static void *rs_worker_main(void *arg)
 {
     rs_worker_t *w = arg;
@@ -402,6 +477,13 @@ static void *rs_worker_main(void *arg)
         p->qn--;
         pthread_cond_signal(&p->not_full);
         pthread_mutex_unlock(&p->mu);
+        if (sh->stream) {
+            rs_worker_stream(w, sh->stream);
+            free(sh);
+            if (p->nw > 1 && rs_stats_entries(&w->st) >= p->flush_entries)
+                rs_worker_flush(w);
+            continue;
+        }
         if (w->sc.cfg->kernels->tokenize_spans) {
             const rs_err_e e = rs_worker_scan_shard(w, sh);
             if (e != RS_OK)
@@ -503,13 +585,106 @@ static rs_err_e rs_pool_error(rs_pool_t *p)
     return e;
 }
 
+/* Ends the reader's open stream, if any, without its last piece: its
+ * worker drops what it scanned of it. */
+static void rs_stream_cut(rs_pool_t *p)
+{
+    if (!p->stream)
+        return; /* only the reader sets it */
+    pthread_mutex_lock(&p->mu);
+    if (p->stream) {
+        p->stream->ended = 1;
+        p->stream = NULL;
+        pthread_cond_broadcast(&p->piece_ready);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* A later piece of the open stream's document, queued for its worker. */
+static rs_err_e rs_stream_push(rs_pool_t *p, rs_doc_t *doc)
+{
+    const uint64_t bytes = doc->bytes;
+    pthread_mutex_lock(&p->mu);
+    rs_stream_t *s = p->stream;
+    if (!s) {
+        pthread_mutex_unlock(&p->mu);
+        rs_doc_free(doc);
+        return RS_ERR_INTERNAL; /* a piece without its first */
+    }
+    while (s->qn == RS_STREAM_PIECES) {
+        const struct timespec ts = rs_deadline(rs_wait_step(p));
+        pthread_cond_timedwait(&p->piece_taken, &p->mu, &ts);
+        if (s->qn == RS_STREAM_PIECES && p->cfg.progress) {
+            pthread_mutex_unlock(&p->mu);
+            rs_progress_now(p, 0);
+            pthread_mutex_lock(&p->mu);
+        }
+    }
+    const int last = !doc->more;
+    p->pieces += !doc->broken;
+    s->q[(s->qh + s->qn) % RS_STREAM_PIECES] = *doc;
+    s->qn++;
+    memset(doc, 0, sizeof *doc);
+    if (last) {
+        s->ended = 1;
+        p->stream = NULL; /* the worker owns it now */
+    }
+    pthread_cond_broadcast(&p->piece_ready);
+    pthread_mutex_unlock(&p->mu);
+    p->bytes_read += bytes;
+    rs_progress_now(p, 0);
+    return RS_OK;
+}
+
+/* The first piece of a document in pieces: a shard of its own, queued at
+ * once, that stands for the stream of its pieces. */
+static rs_err_e rs_stream_open(rs_pool_t *p, rs_doc_t *doc)
+{
+    if (p->cur && p->cur->n) {
+        rs_queue_push(p, p->cur);
+        p->cur = NULL;
+    }
+    rs_shard_t *sh = p->cur ? p->cur : calloc(1, sizeof *sh);
+    rs_stream_t *s = calloc(1, sizeof *s);
+    p->cur = NULL;
+    if (!sh || !s) {
+        free(sh);
+        free(s);
+        rs_doc_free(doc);
+        return RS_ERR_NOMEM;
+    }
+    free(sh->docs);
+    memset(sh, 0, sizeof *sh);
+    sh->stream = s;
+    p->split_docs++;
+    p->pieces++;
+    s->q[0] = *doc;
+    s->qn = 1;
+    p->bytes_read += doc->bytes;
+    p->docs_read++;
+    memset(doc, 0, sizeof *doc);
+    pthread_mutex_lock(&p->mu);
+    p->stream = s;
+    pthread_mutex_unlock(&p->mu);
+    rs_queue_push(p, sh);
+    rs_progress_now(p, 0);
+    return RS_OK;
+}
+
 rs_err_e rs_pool_add(rs_pool_t *p, rs_doc_t *doc)
 {
     if (rs_stopping(p)) {
-        atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
+        if (doc->piece == 0)
+            atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
         rs_doc_free(doc);
+        rs_stream_cut(p);
         return rs_pool_error(p);
     }
+    if (doc->piece > 0 || doc->broken)
+        return rs_stream_push(p, doc);
+    rs_stream_cut(p); /* a document begins: any stream before it is over */
+    if (doc->more)
+        return rs_stream_open(p, doc);
     const uint64_t limit = p->cfg.shard_bytes;
     if (p->cur && p->cur->n && p->cur->bytes + doc->len > limit) {
         rs_queue_push(p, p->cur);
@@ -574,6 +749,8 @@ rs_err_e rs_pool_start(rs_pool_t **out, const rs_pool_cfg_t *cfg, rs_error_t *er
     pthread_cond_init(&p->not_empty, NULL);
     pthread_cond_init(&p->not_full, NULL);
     pthread_cond_init(&p->done, NULL);
+    pthread_cond_init(&p->piece_ready, NULL);
+    pthread_cond_init(&p->piece_taken, NULL);
     p->sync_ok = 1;
     if (pthread_mutex_init(&p->acc_mu, NULL) != 0) {
         rs_pool_free(p);
@@ -608,8 +785,11 @@ rs_err_e rs_pool_start(rs_pool_t **out, const rs_pool_cfg_t *cfg, rs_error_t *er
         if (!w->set && cfg->pin)
             w->pin_errno = p->have_topo ? EINVAL : ENOSYS;
         if (rs_scanner_init(&w->sc, cfg->scan) != RS_OK
-            || rs_stats_init(&w->st, cfg->topic_cats, cfg->topic_pats, cfg->entity_cats, cfg->entity_pats) != RS_OK)
+            || rs_stats_init(&w->st, cfg->topic_cats, cfg->topic_pats, cfg->entity_cats, cfg->entity_pats) != RS_OK
+            || rs_stats_init(&w->part, cfg->topic_cats, cfg->topic_pats, cfg->entity_cats, cfg->entity_pats) != RS_OK)
             e = rs_error_set(err, RS_ERR_NOMEM, "out of memory");
+        else
+            w->part_ok = 1;
     }
     free(sets); /* the sets themselves now belong to the workers */
     for (unsigned i = 0; i < p->nw && e == RS_OK; i++) {
@@ -658,6 +838,7 @@ static void rs_pool_join(rs_pool_t *p)
 
 rs_err_e rs_pool_finish(rs_pool_t *p, rs_stats_t *into, rs_strlist_t *warnings, rs_error_t *err)
 {
+    rs_stream_cut(p); /* a walk that stopped inside a document */
     if (p->cur) {
         if (p->cur->n)
             rs_queue_push(p, p->cur);
@@ -697,10 +878,17 @@ void rs_pool_free(rs_pool_t *p)
 {
     if (!p)
         return;
+    if (p->sync_ok)
+        rs_stream_cut(p);
     if (p->sync_ok && p->w)
         rs_pool_join(p);
     for (size_t i = 0; i < p->qn; i++) {
         rs_shard_t *sh = p->queue[(p->qhead + i) % RS_QUEUE_SHARDS];
+        if (sh->stream) {
+            for (size_t j = 0; j < sh->stream->qn; j++)
+                rs_doc_free(&sh->stream->q[(sh->stream->qh + j) % RS_STREAM_PIECES]);
+            free(sh->stream);
+        }
         for (size_t j = 0; j < sh->n; j++)
             rs_doc_free(&sh->docs[j]);
         free(sh->docs);
@@ -715,6 +903,8 @@ void rs_pool_free(rs_pool_t *p)
     for (unsigned i = 0; p->w && i < p->nw; i++) {
         rs_scanner_free(&p->w[i].sc);
         rs_stats_free(&p->w[i].st);
+        if (p->w[i].part_ok)
+            rs_stats_free(&p->w[i].part);
         if (p->w[i].set)
             hwloc_bitmap_free(p->w[i].set);
     }
@@ -728,6 +918,8 @@ void rs_pool_free(rs_pool_t *p)
         pthread_cond_destroy(&p->not_empty);
         pthread_cond_destroy(&p->not_full);
         pthread_cond_destroy(&p->done);
+        pthread_cond_destroy(&p->piece_ready);
+        pthread_cond_destroy(&p->piece_taken);
     }
     if (p->have_topo)
         hwloc_topology_destroy(p->topo);
@@ -742,6 +934,12 @@ unsigned rs_pool_workers(const rs_pool_t *p)
 uint64_t rs_pool_shard_bytes(const rs_pool_t *p)
 {
     return p->cfg.shard_bytes;
+}
+
+void rs_pool_pieces(const rs_pool_t *p, uint64_t *docs, uint64_t *pieces)
+{
+    *docs = p->split_docs;
+    *pieces = p->pieces;
 }
 
 uint64_t rs_pool_dropped(const rs_pool_t *p)

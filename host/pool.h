@@ -17,13 +17,21 @@
  *   the read-only scan configuration (matchers, headings, kernels).
  *   Memory: the queue holds one shard, so at most workers + 2 shards exist
  *   (one per worker, one queued, one being filled): rs_pool_add blocks while
- *   the queue is full. A document is never split: one larger than a shard
- *   travels alone in its own shard, so the bound is (workers + 2) times the
- *   larger of shard_bytes and the largest document (itself bounded by
+ *   the queue is full. A document larger than a shard comes in pieces
+ *   (pieces.h) through a stream: the reader queues one shard that stands
+ *   for the whole document, and the worker that pops it takes the pieces
+ *   one by one, in order, from the stream's own queue of RS_STREAM_PIECES,
+ *   which the reader fills (waiting while it is full). So the bound is
+ *   (workers + 2 + RS_STREAM_PIECES) times about shard_bytes, plus the
+ *   longest line, plus the documents the reader must read whole (Whisper
+ *   JSON, JSON Lines grouped by --jsonl-doc, bounded by
  *   --max-document-size), plus the statistics: the pool's merged tables,
  *   and in each worker those of the shards since its last flush (about
- *   flush_entries entries, one shard's worth when that is more).
- *   Ordering: none. Each document is scanned whole by one worker, so its
+ *   flush_entries entries, one shard's worth when that is more), and those
+ *   of the document in pieces it is scanning.
+ *   Ordering: none. Each document is scanned by one worker (a document in
+ *   pieces into a table of its own, merged when its last piece is counted,
+ *   thrown away when it breaks off), so its
  *   document frequencies (rs_stats_t.doc_seq / last_doc) are exact, and
  *   merging is addition, so the merged counts do not depend on the number
  *   of workers, the shard size or the order documents arrive in.
@@ -51,6 +59,8 @@
 #include "stats.h" /* rs_stats_t */
 
 #define RS_DEFAULT_SHARD_BYTES (8u << 20)
+/* Pieces of a document waiting for its worker. */
+#define RS_STREAM_PIECES 2
 #define RS_MAX_WORKERS 1024
 
 /* A snapshot of the pool's progress. */
@@ -102,6 +112,9 @@ void rs_pool_free(rs_pool_t *p);
 
 unsigned rs_pool_workers(const rs_pool_t *p);
 uint64_t rs_pool_shard_bytes(const rs_pool_t *p);
+/* Documents larger than a shard that came in pieces, and those pieces
+ * (reader's counts: call after rs_pool_finish). Can't fail. */
+void rs_pool_pieces(const rs_pool_t *p, uint64_t *docs, uint64_t *pieces);
 /* Documents read but not scanned because of a cancel. */
 uint64_t rs_pool_dropped(const rs_pool_t *p);
 /* 1 when every worker was bound to a PU. */

@@ -103,6 +103,8 @@ rs_err_e rs_scan_run(const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t 
     const rs_ingest_cfg_t icfg = {
         .exts = o->exts ? o->exts : RS_DEFAULT_EXTS,
         .max_doc_bytes = o->max_doc_bytes ? o->max_doc_bytes : RS_DEFAULT_MAX_DOC_BYTES,
+        .split_bytes = rs_pool_shard_bytes(ctx.pool), /* a document larger than a shard comes in pieces */
+        .format = o->format,
         .on_doc = rs_run_on_doc,
         .on_skip = rs_run_on_skip,
         .ctx = &ctx,
@@ -118,6 +120,7 @@ rs_err_e rs_scan_run(const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t 
     snprintf(res->topology, sizeof res->topology, "%s", rs_pool_topology(ctx.pool));
     res->run.threads = rs_pool_workers(ctx.pool);
     res->run.shard_bytes = rs_pool_shard_bytes(ctx.pool);
+    rs_pool_pieces(ctx.pool, &res->run.split_docs, &res->run.pieces);
     res->run.pinned = rs_pool_pinned(ctx.pool);
     res->run.partial = cut || rs_pool_dropped(ctx.pool) > 0;
     rs_pool_free(ctx.pool);
