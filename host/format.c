@@ -16,7 +16,7 @@
 
 #include "dict.h" /* rs_dict_t: speaker names of this document */
 #include "hash.h"    /* rs_hash64 */
-#include "subtitle.h" /* rs_media_detect, rs_media_parse: SRT, WebVTT, JSON Lines, Whisper */
+#include "subtitle.h" /* rs_media_detect, rs_media_parse: SRT, WebVTT, JSON Lines, Whisper; rs_turns_seed */
 #include "unicode.h" /* rs_utf8_encode */
 
 /* --- helpers --------------------------------------------------------- */
@@ -485,19 +485,6 @@ static rs_err_e rs_parse_body(rs_parse_t *ps, size_t body, const rs_headings_t *
     }
 }
 
-/* Speakers of the pieces before, already in d->speakers, into names. */
-static rs_err_e rs_names_seed(rs_dict_t *names, const rs_strlist_t *speakers)
-{
-    for (size_t i = 0; i < speakers->n; i++) {
-        const size_t len = strlen(speakers->s[i]);
-        const int64_t id = rs_dict_put(names, speakers->s[i], len, rs_hash64(speakers->s[i], len), NULL);
-        if (id < 0)
-            return RS_ERR_NOMEM;
-        *(int32_t *)rs_dict_val(names, (size_t)id) = (int32_t)i;
-    }
-    return RS_OK;
-}
-
 rs_err_e rs_doc_parse(rs_doc_t *d, rs_format_e forced, const rs_headings_t *h, rs_error_t *err)
 {
     return rs_doc_parse_piece(d, forced, h, NULL, err);
@@ -526,7 +513,7 @@ static rs_err_e rs_parse_next(rs_doc_t *d, const rs_headings_t *h, rs_carry_t *c
     }
     rs_parse_t ps = {.doc = d, .speaker = c->speaker, .is_turn = c->is_turn};
     rs_dict_init(&ps.names, sizeof(int32_t));
-    rs_err_e e = rs_names_seed(&ps.names, &d->speakers);
+    rs_err_e e = rs_turns_seed(&ps.names, &d->speakers); /* the pieces before's */
     if (e == RS_OK)
         e = rs_parse_body(&ps, 0, h);
     rs_dict_free(&ps.names);

@@ -556,21 +556,27 @@ static double rs_wait_step(const rs_pool_t *p)
     return p->cfg.progress && p->cfg.progress_interval > 0 ? p->cfg.progress_interval : 0.25;
 }
 
+/* One wait of the reader on cv, mu held: at most one progress step, then
+ * the progress line (outside mu) when there is one. The caller loops. */
+static void rs_reader_wait(rs_pool_t *p, pthread_cond_t *cv)
+{
+    const struct timespec ts = rs_deadline(rs_wait_step(p));
+    pthread_cond_timedwait(cv, &p->mu, &ts);
+    if (p->cfg.progress) {
+        pthread_mutex_unlock(&p->mu);
+        rs_progress_now(p, 0);
+        pthread_mutex_lock(&p->mu);
+    }
+}
+
 /* Queues sh, waiting while the queue is full. Workers keep popping even
  * after a failure or a cancel (they drop documents), so this never waits
  * for ever. */
 static void rs_queue_push(rs_pool_t *p, rs_shard_t *sh)
 {
     pthread_mutex_lock(&p->mu);
-    while (p->qn == RS_QUEUE_SHARDS) {
-        const struct timespec ts = rs_deadline(rs_wait_step(p));
-        pthread_cond_timedwait(&p->not_full, &p->mu, &ts);
-        if (p->qn == RS_QUEUE_SHARDS && p->cfg.progress) {
-            pthread_mutex_unlock(&p->mu);
-            rs_progress_now(p, 0);
-            pthread_mutex_lock(&p->mu);
-        }
-    }
+    while (p->qn == RS_QUEUE_SHARDS)
+        rs_reader_wait(p, &p->not_full);
     p->queue[(p->qhead + p->qn) % RS_QUEUE_SHARDS] = sh;
     p->qn++;
     pthread_cond_signal(&p->not_empty);
@@ -611,15 +617,8 @@ static rs_err_e rs_stream_push(rs_pool_t *p, rs_doc_t *doc)
         rs_doc_free(doc);
         return RS_ERR_INTERNAL; /* a piece without its first */
     }
-    while (s->qn == RS_STREAM_PIECES) {
-        const struct timespec ts = rs_deadline(rs_wait_step(p));
-        pthread_cond_timedwait(&p->piece_taken, &p->mu, &ts);
-        if (s->qn == RS_STREAM_PIECES && p->cfg.progress) {
-            pthread_mutex_unlock(&p->mu);
-            rs_progress_now(p, 0);
-            pthread_mutex_lock(&p->mu);
-        }
-    }
+    while (s->qn == RS_STREAM_PIECES)
+        rs_reader_wait(p, &p->piece_taken);
     const int last = !doc->more;
     p->pieces += !doc->broken;
     s->q[(s->qh + s->qn) % RS_STREAM_PIECES] = *doc;
@@ -819,15 +818,8 @@ static void rs_pool_join(rs_pool_t *p)
     pthread_mutex_lock(&p->mu);
     p->closed = 1;
     pthread_cond_broadcast(&p->not_empty);
-    while (p->alive > 0) {
-        const struct timespec ts = rs_deadline(rs_wait_step(p));
-        pthread_cond_timedwait(&p->done, &p->mu, &ts);
-        if (p->alive > 0 && p->cfg.progress) {
-            pthread_mutex_unlock(&p->mu);
-            rs_progress_now(p, 0);
-            pthread_mutex_lock(&p->mu);
-        }
-    }
+    while (p->alive > 0)
+        rs_reader_wait(p, &p->done);
     pthread_mutex_unlock(&p->mu);
     for (unsigned i = 0; i < p->nw; i++)
         if (p->w[i].started) {

@@ -33,19 +33,24 @@ const char *rs_path_ext(const char *path)
     return (dot && dot != base) ? dot + 1 : "";
 }
 
+rs_err_e rs_turns_seed(rs_dict_t *names, const rs_strlist_t *speakers)
+{
+    for (size_t i = 0; i < speakers->n; i++) {
+        const char *name = speakers->s[i];
+        const size_t len = strlen(name);
+        const int64_t id = rs_dict_put(names, name, len, rs_hash64(name, len), NULL);
+        if (id < 0)
+            return RS_ERR_NOMEM;
+        *(int32_t *)rs_dict_val(names, (size_t)id) = (int32_t)i;
+    }
+    return RS_OK;
+}
+
 rs_err_e rs_turns_init(rs_turns_t *t, rs_doc_t *d)
 {
     t->doc = d;
     rs_dict_init(&t->names, sizeof(int32_t));
-    for (size_t i = 0; i < d->speakers.n; i++) {
-        const char *name = d->speakers.s[i];
-        const size_t len = strlen(name);
-        const int64_t id = rs_dict_put(&t->names, name, len, rs_hash64(name, len), NULL);
-        if (id < 0)
-            return RS_ERR_NOMEM;
-        *(int32_t *)rs_dict_val(&t->names, (size_t)id) = (int32_t)i;
-    }
-    return RS_OK;
+    return rs_turns_seed(&t->names, &d->speakers);
 }
 
 void rs_turns_free(rs_turns_t *t)

@@ -57,6 +57,8 @@ typedef struct rs_turns {
 /* Starts with the speakers already in d->speakers (those of the pieces
  * before); fails only when out of memory. */
 rs_err_e rs_turns_init(rs_turns_t *t, rs_doc_t *d);
+/* Adds speakers[i] -> i (int32_t values) to names; RS_ERR_NOMEM only. */
+rs_err_e rs_turns_seed(rs_dict_t *names, const rs_strlist_t *speakers);
 void rs_turns_free(rs_turns_t *t);
 /* Index of the speaker named s[0..len) after trimming white space and
  * turning control characters into spaces (added in order of first turn);
