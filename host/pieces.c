@@ -55,9 +55,9 @@ static void rs_pieces_release(rs_pieces_t *p)
 rs_err_e rs_pieces_room(rs_pieces_t *p, uint8_t **at, size_t *room)
 {
     if (!p->buf || p->n == p->cap) {
+        /* the size when known (so a small document takes no more), else
+         * 64 KiB, then doubling */
         size_t cap = p->buf ? p->cap * 2 : p->cap;
-        if (cap < RS_PIECES_MIN_CAP)
-            cap = RS_PIECES_MIN_CAP;
         if (cap <= p->n)
             cap = p->n + RS_PIECES_MIN_CAP;
         uint8_t *b = realloc(p->buf, cap);
