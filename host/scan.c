@@ -202,6 +202,45 @@ static size_t rs_piece_end(const uint8_t *s, size_t pos, size_t end)
     return pos + cut;
 }
 
+/* Tokens a phrase match may look ahead past the last one counted. */
+static size_t rs_lookahead(const rs_scan_cfg_t *cfg)
+{
+    uint32_t look = cfg->topics->max_words;
+    if (cfg->entities->max_words > look)
+        look = cfg->entities->max_words;
+    return look ? look - 1 : 0;
+}
+
+/* Appends the tokens of v (a view of a batch) to the window w. */
+static rs_err_e rs_win_append(rs_tokens_t *w, const rs_tokens_t *v)
+{
+    size_t fold = 0;
+    for (size_t i = 0; i < v->n; i++)
+        fold += v->tok[i].len;
+    if (w->tok_cap < w->n + v->n + 1) {
+        rs_token_t *t = realloc(w->tok, (w->n + v->n + 1) * sizeof *t);
+        if (!t)
+            return RS_ERR_NOMEM;
+        w->tok = t;
+        w->tok_cap = w->n + v->n + 1;
+    }
+    if (w->fold_cap < w->fold_len + fold + 8) {
+        uint8_t *f = realloc(w->fold, w->fold_len + fold + 8);
+        if (!f)
+            return RS_ERR_NOMEM;
+        w->fold = f;
+        w->fold_cap = w->fold_len + fold + 8;
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        rs_token_t t = v->tok[i];
+        memcpy(w->fold + w->fold_len, v->fold + t.off, t.len);
+        t.off = (uint32_t)w->fold_len;
+        w->fold_len += t.len;
+        w->tok[w->n++] = t;
+    }
+    return RS_OK;
+}
+
 /* Tokenizes and counts segment sg of d. cont: it continues the segment
  * open at the end of the piece before (r->prev and the window's lookahead
  * are that segment's); open: it goes on in the next piece, so the
@@ -211,10 +250,7 @@ static rs_err_e rs_scan_segment(rs_seg_run_t *r, const rs_doc_t *d, const rs_seg
     rs_scanner_t *sc = r->sc;
     rs_tokens_t *w = &sc->win;
     const rs_kernels_t *k = sc->cfg->kernels;
-    uint32_t look = sc->cfg->topics->max_words;
-    if (sc->cfg->entities->max_words > look)
-        look = sc->cfg->entities->max_words;
-    look = look ? look - 1 : 0;
+    const size_t look = rs_lookahead(sc->cfg);
     r->tokens = 0;
     if (!cont) {
         r->prev = -1;
@@ -270,8 +306,7 @@ typedef struct rs_pretok {
 } rs_pretok_t;
 
 /* Counts parsed d into st: its segments tokenized here, or taken from pre.
- * c: NULL for a whole document, else the carry of the piece d (never with
- * pre). */
+ * c: NULL for a whole document, else the carry of the piece d. */
 static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_pretok_t *pre, rs_scan_carry_t *c)
 {
     const int first = !c || d->piece == 0, last = !c || !d->more;
@@ -305,7 +340,24 @@ static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_
         const int cont = c && !first && i == 0 && c->parse.open;
         const int open = c && !last && i + 1 == d->nseg && c->parse.open;
         r.ht.speaker = r.he.speaker = spk;
-        if (pre) {
+        if (pre && (cont || open)) {
+            /* a segment cut by a piece: through the window, as one by one */
+            rs_tokens_t v = *pre->t, *w = &sc->win;
+            v.tok += pre->at;
+            v.n = pre->ntok[pre->seg];
+            if (!cont) {
+                r.prev = -1;
+                w->n = 0;
+                w->fold_len = 0;
+            }
+            r.tokens = 0;
+            RS_FORWARD(rs_win_append(w, &v));
+            const size_t look = open ? rs_lookahead(sc->cfg) : 0;
+            if (w->n > look)
+                RS_FORWARD(rs_win_consume(&r, w, w->n - look));
+            pre->at += pre->ntok[pre->seg];
+            pre->seg++;
+        } else if (pre) {
             rs_tokens_t v = *pre->t;
             v.tok += pre->at;
             v.n = pre->ntok[pre->seg];
@@ -391,7 +443,12 @@ const rs_strlist_t *rs_scan_piece_speakers(const rs_scanner_t *sc)
     return &sc->carry.speakers;
 }
 
-/* One piece of a document in pieces (scan.h). */
+static void *rs_grow(void *p, size_t *cap, size_t n, size_t sz, int *fail);
+static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs_stats_t *st, rs_scan_done_fn done,
+                              void *ctx, rs_scan_carry_t *c);
+
+/* One piece of a document in pieces (scan.h). With a batched kernel table
+ * the piece's segments are tokenized in one call, like a batch. */
 static rs_err_e rs_scan_piece(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
 {
     rs_scan_carry_t *c = &sc->carry;
@@ -434,7 +491,16 @@ static rs_err_e rs_scan_piece(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
         c->meta = d->meta;
         memset(&d->meta, 0, sizeof d->meta);
     }
-    e = rs_scan_count(sc, d, st, NULL, c);
+    if (sc->cfg->kernels->tokenize_spans) {
+        int fail = 0;
+        sc->ok = rs_grow(sc->ok, &sc->ok_cap, 1, 1, &fail);
+        if (fail)
+            return RS_ERR_NOMEM;
+        sc->ok[0] = 1;
+        e = rs_scan_batch(sc, &d, 1, st, NULL, NULL, c);
+    } else {
+        e = rs_scan_count(sc, d, st, NULL, c);
+    }
     if (e != RS_OK)
         return e;
     if (d->more) {
@@ -473,7 +539,7 @@ static void *rs_grow(void *p, size_t *cap, size_t n, size_t sz, int *fail)
 
 /* docs[0..n), parsed already (ok[i]), their segments tokenized in one call. */
 static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs_stats_t *st, rs_scan_done_fn done,
-                              void *ctx)
+                              void *ctx, rs_scan_carry_t *c)
 {
     size_t nspans = 0, bytes = 0;
     for (size_t i = 0; i < n; i++)
@@ -507,7 +573,7 @@ static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n,
     for (size_t i = 0; i < n; i++) {
         const size_t before = st->ndocs;
         if (sc->ok[i])
-            RS_FORWARD(rs_scan_count(sc, docs[i], st, &pre, NULL));
+            RS_FORWARD(rs_scan_count(sc, docs[i], st, &pre, c));
         if (done)
             done(ctx, docs[i], st->ndocs > before ? &st->docs[st->ndocs - 1] : NULL);
     }
@@ -549,7 +615,7 @@ rs_err_e rs_scan_documents(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs
             bytes += docs[i + m]->bytes;
             m++;
         }
-        RS_FORWARD(rs_scan_batch(sc, docs + i, m, st, done, ctx));
+        RS_FORWARD(rs_scan_batch(sc, docs + i, m, st, done, ctx, NULL));
         i += m;
     }
     return RS_OK;

@@ -2,7 +2,8 @@
  * scan_fixture.h - what the scan tests share (test_scan.c, test_pieces.c):
  * a scan configuration with small lexicons (phrases of two and four words,
  * a glob, an entity), statistics tables for it, the JSON report without its
- * run line (to compare two scans byte for byte), and a seeded rand().
+ * run line (to compare two scans byte for byte), a batched kernel table
+ * made of the scalar one, and a seeded rand().
  * Static functions: each test file gets its own copy.
  */
 #ifndef RS_TEST_SCAN_FIXTURE_H
@@ -72,6 +73,28 @@ static char *report(fixture_t *f, const rs_stats_t *st)
     *line = '\0';
     return buf;
 }
+
+/* A batched kernel table for tests: the scalar tokenizer, span by span,
+ * through tokenize_spans (what a device backend offers); fake_batches
+ * counts its calls. */
+static size_t fake_batches;
+static void fake_spans(const rs_span_t *sp, size_t n, rs_tokens_t *out, size_t *ntok)
+{
+    fake_batches++;
+    for (size_t i = 0; i < n; i++) {
+        const size_t before = out->n;
+        if (sp[i].len)
+            rs_scalar_tokenize(sp[i].text, sp[i].len, out);
+        ntok[i] = out->n - before;
+    }
+}
+
+static const rs_kernels_t fake_batched = {
+    .name = "batched",
+    .description = "test: scalar, span by span, through tokenize_spans",
+    .tokenize = rs_scalar_tokenize, /* for a document too large for a batch */
+    .tokenize_spans = fake_spans,
+};
 
 /* Seeds rand() from RS_TEST_SEED, else the clock, and logs the seed. */
 static unsigned seed_rand(const char *what)

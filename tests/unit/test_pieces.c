@@ -3,7 +3,8 @@
  * ends (host/pieces.c) and counted piece by piece (host/scan.c, the parsers'
  * carry in host/format.c, subtitle.c, jsonl.c), against the same document
  * counted whole: every format, random documents, random piece sizes and
- * random read sizes; and a document that breaks off, which must leave the
+ * random read sizes, one by one and through a batched table (each piece in
+ * one call, as a device backend does); and a document that breaks off, which must leave the
  * scanner as if it had never been seen.
  */
 #include "format.h" /* RS_DETECT_BYTES */
@@ -240,13 +241,21 @@ Test(pieces, every_format_in_pieces_counts_as_whole, .timeout = 600)
             rs_stats_t st;
             stats_init(&f, &st);
             sink_t s = {.st = &st, .subtitles = k == 4 || k == 5, .seed = seed};
-            cr_assert_eq(rs_scanner_init(&s.sc, &f.cfg), RS_OK);
+            /* round 1: a batched table (a device's), each piece in one call */
+            rs_scan_cfg_t cfg1 = f.cfg;
+            if (round)
+                cfg1.kernels = &fake_batched;
+            const size_t batches = fake_batches;
+            cr_assert_eq(rs_scanner_init(&s.sc, &cfg1), RS_OK);
             const uint64_t split = round ? 4096 : 64 + (uint64_t)rand() % 40000;
             const rs_ingest_cfg_t cfg = {.split_bytes = split, .on_doc = on_piece, .on_skip = on_skip, .ctx = &s};
             pour(&cfg, name, &t, 0);
             cr_expect_gt(s.pieces, 2, "seed %u: %s (%zu bytes) in %zu pieces of %llu", seed, kinds[k], t.n, s.pieces,
                          (unsigned long long)split);
             cr_expect_eq(st.documents, 1, "seed %u: %s", seed, kinds[k]);
+            if (round)
+                cr_expect_eq(fake_batches - batches, s.pieces, "seed %u: %s: %zu batched calls for %zu pieces", seed,
+                             kinds[k], fake_batches - batches, s.pieces);
             char *got = report(&f, &st);
             cr_expect_str_eq(got, want, "seed %u: %s in pieces of %llu differs from whole", seed, kinds[k],
                              (unsigned long long)split);

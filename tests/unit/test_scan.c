@@ -149,25 +149,6 @@ Test(scan, random_documents_never_crash)
 /* A kernel table with a batched entry, as a device table has: the scalar
  * reference span by span, so that only the scanner's batching is tested
  * here (tests/unit/test_spans.c tests the device's). */
-static size_t fake_batches;
-static void fake_spans(const rs_span_t *sp, size_t n, rs_tokens_t *out, size_t *ntok)
-{
-    fake_batches++;
-    for (size_t i = 0; i < n; i++) {
-        const size_t before = out->n;
-        if (sp[i].len)
-            rs_scalar_tokenize(sp[i].text, sp[i].len, out);
-        ntok[i] = out->n - before;
-    }
-}
-
-static const rs_kernels_t fake_batched = {
-    .name = "batched",
-    .description = "test: scalar, span by span, through tokenize_spans",
-    .tokenize = rs_scalar_tokenize, /* for a document too large for a batch */
-    .tokenize_spans = fake_spans,
-};
-
 typedef struct seen {
     size_t calls, records;
     char **paths; /* the path of each record handed to done, in order */
