@@ -9,7 +9,8 @@
 # too, and the run line's "device" counters must show that text reached the
 # device (a scan sends one batch per shard). Identity across -j and
 # --shard-size, and with the CPU sharing the work (opencl+cpu), is checked
-# on the sample and the format fixtures. Exits 77 (ctest: skipped) when no
+# on the sample and the format fixtures, and documents larger than a shard
+# (read in pieces) on every format. Exits 77 (ctest: skipped) when no
 # OpenCL device builds the kernels.
 set -u
 rostrum=$1 src=$2
@@ -82,6 +83,23 @@ for in in "sample:$src/sample/transcripts" "formats:$src/tests/data/formats" "gr
     done
     ok "$name: opencl and opencl+cpu, -j 1..3, shards of 4K, 64K and the default, equal scalar"
 done
+
+# documents larger than a shard, in pieces cut at line ends (docs/formats.md): every format,
+# each piece through the device, against scalar scanning them whole
+python3 "$src/tests/tools/big_docs.py" "$src" "$tmp/big" 2.5 || fail "generating documents"
+"$rostrum" scan "$tmp/big" "${lex[@]}" --backend scalar --json "$tmp/b-scalar.json" --quiet 2> /dev/null
+[ $? -le 1 ] || fail "big: scalar failed"
+for b in opencl opencl+cpu; do
+    "$rostrum" scan "$tmp/big" "${lex[@]}" --backend $b -j 2 --shard-size 64K --json "$tmp/b.json" --quiet 2> "$tmp/err"
+    [ $? -le 1 ] || fail "big: $b: $(cat "$tmp/err")"
+    ! grep -q 'warning: OpenCL' "$tmp/err" || fail "big: $b warned: $(cat "$tmp/err")"
+    grep -q '"split": {"documents": 5,' "$tmp/b.json" || fail "big: $b: not in pieces: $(grep '"run"' "$tmp/b.json")"
+    calls=$(sed -n 's/.*"device": {"calls": \([0-9]*\).*/\1/p' "$tmp/b.json")
+    [ "${calls:-0}" -gt 0 ] || fail "big: $b: nothing reached the device: $(grep '"run"' "$tmp/b.json")"
+    cmp -s <(norun "$tmp/b.json") <(norun "$tmp/b-scalar.json") \
+        || { diff <(norun "$tmp/b.json") <(norun "$tmp/b-scalar.json") | head -20; fail "big: $b in pieces differs from scalar whole"; }
+done
+ok "big: 5 documents of 2.5 MB in 64K pieces, opencl and opencl+cpu, equal scalar on them whole"
 
 # one long line: pieces of RS_CHUNK_BYTES, windows, sub-chunk cuts
 yes 'Der Ölpreis stieg, the price rose; 3.14 x86_64 can'"'"'t — 東京 ' | head -c 5000000 > "$tmp/long.txt"
