@@ -448,7 +448,9 @@ static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n,
                               void *ctx, rs_scan_carry_t *c);
 
 /* One piece of a document in pieces (scan.h). With a batched kernel table
- * the piece's segments are tokenized in one call, like a batch. */
+ * the segments of a piece no larger than a batch are tokenized in one
+ * call, like a batch; a larger one (--shard-size over a batch) goes in
+ * pieces of RS_CHUNK_BYTES. */
 static rs_err_e rs_scan_piece(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
 {
     rs_scan_carry_t *c = &sc->carry;
@@ -491,7 +493,7 @@ static rs_err_e rs_scan_piece(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
         c->meta = d->meta;
         memset(&d->meta, 0, sizeof d->meta);
     }
-    if (sc->cfg->kernels->tokenize_spans) {
+    if (sc->cfg->kernels->tokenize_spans && d->len <= RS_SCAN_BATCH_BYTES) {
         int fail = 0;
         sc->ok = rs_grow(sc->ok, &sc->ok_cap, 1, 1, &fail);
         if (fail)
