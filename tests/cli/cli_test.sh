@@ -135,7 +135,7 @@ big_line)
     ;;
 pieces)
     # A document larger than a shard comes in pieces cut at line ends (docs/formats.md): the
-    # report is the same bytes, outside run, for every shard size and -j, for files and archive
+    # report is the same bytes, outside run, for shards of 4K to 1M and -j 1..4, for files and archive
     # members of every format; a member that breaks off is skipped whole; memory stays near the
     # shards, not the document.
     python3 "$src/tests/tools/big_docs.py" "$src" "$tmp/in" 2.5 || fail "generating documents"
@@ -146,13 +146,13 @@ pieces)
     [ "$(jq_py "$tmp/ref.json" 'd["run"]["split"]["documents"]')" = 0 ] || fail "2.5 MB documents split in 8 MiB shards"
     [ "$(jq_py "$tmp/ref.json" 'd["corpus"]["documents"]')" = 12 ] || fail "documents: $(jq_py "$tmp/ref.json" 'd["corpus"]["documents"]')"
     for sz in 4K 64K 1M; do
-        for j in 1 2 3; do
+        for j in 1 2 3 4; do
             "$rostrum" scan "$tmp/in" "${lex[@]}" --json "$tmp/p.json" --quiet -j $j --shard-size $sz 2> /dev/null || fail "-j $j --shard-size $sz: exit $?"
             cmp -s <(norun "$tmp/ref.json") <(norun "$tmp/p.json") || fail "-j $j --shard-size $sz: report differs from whole documents"
             # 5 files and 5 members of 2.5 MB in pieces; whisper.json never (and too small)
             [ "$(jq_py "$tmp/p.json" 'd["run"]["split"]["documents"]')" = 10 ] || fail "-j $j --shard-size $sz: split $(jq_py "$tmp/p.json" 'd["run"]["split"]')"
         done
-        echo "  --shard-size $sz: $(jq_py "$tmp/p.json" 'd["run"]["split"]["pieces"]') pieces, the same report at -j 1, 2, 3"
+        echo "  --shard-size $sz: $(jq_py "$tmp/p.json" 'd["run"]["split"]["pieces"]') pieces, the same report at -j 1, 2, 3, 4"
     done
     # a tar cut off in the middle of a large member: it is skipped whole, in pieces or not
     python3 - "$tmp/in/interview.md" "$tmp/cut.tar" <<'PY' || fail "cut tar"
