@@ -298,16 +298,72 @@ static rs_err_e rs_scan_parse(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, int
 }
 
 /* A batch's tokens, handed out segment by segment: the next segment's are
- * t->tok[at .. at + ntok[seg]). */
+ * t->tok[at .. at + ntok[seg]). lazy: one document larger than a batch,
+ * whose segments are tokenized a batch at a time as the count reaches
+ * them (rs_pretok_fill): the batch holds segments [.., end) of it. */
 typedef struct rs_pretok {
     const rs_tokens_t *t;
     const size_t *ntok;
     size_t seg, at;
+    int lazy;
+    size_t end;
 } rs_pretok_t;
 
-/* Counts parsed d into st: its segments tokenized here, or taken from pre.
- * c: NULL for a whole document, else the carry of the piece d. */
-static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_pretok_t *pre, rs_scan_carry_t *c)
+static void *rs_grow(void *p, size_t *cap, size_t n, size_t sz, int *fail);
+
+/* Tokenizes sc->spans[0..n) (bytes in all) into sc->batch in one call. */
+static rs_err_e rs_batch_tokenize(rs_scanner_t *sc, size_t n, size_t bytes, rs_stats_t *st)
+{
+    rs_tokens_t *b = &sc->batch;
+    b->n = 0;
+    b->fold_len = 0;
+    b->invalid_bytes = 0;
+    RS_FORWARD(rs_win_reserve(b, bytes));
+    sc->cfg->kernels->tokenize_spans(sc->spans, n, b, sc->ntok);
+    st->invalid_bytes += b->invalid_bytes;
+    return RS_OK;
+}
+
+/* Room for n spans (and their token counts). */
+static rs_err_e rs_spans_reserve(rs_scanner_t *sc, size_t n)
+{
+    int fail = 0;
+    size_t cap = sc->spans_cap, cap2 = sc->spans_cap;
+    sc->spans = rs_grow(sc->spans, &cap, n, sizeof *sc->spans, &fail);
+    sc->ntok = rs_grow(sc->ntok, &cap2, n, sizeof *sc->ntok, &fail);
+    if (fail)
+        return RS_ERR_NOMEM;
+    sc->spans_cap = cap;
+    return RS_OK;
+}
+
+/* Lazy pre: tokenizes the segments of d from segment from on, as many as
+ * fit a batch, none larger than one (pre->end == from when d->seg[from]
+ * is: the caller tokenizes it piece by piece). */
+static rs_err_e rs_pretok_fill(rs_scanner_t *sc, const rs_doc_t *d, size_t from, rs_pretok_t *pre, rs_stats_t *st)
+{
+    size_t to = from, bytes = 0;
+    while (to < d->nseg) {
+        const size_t len = d->seg[to].end - d->seg[to].start;
+        if (len > RS_SCAN_BATCH_BYTES || bytes + len > RS_SCAN_BATCH_BYTES)
+            break;
+        bytes += len;
+        to++;
+    }
+    if (to > from) {
+        RS_FORWARD(rs_spans_reserve(sc, to - from));
+        for (size_t k = from; k < to; k++)
+            sc->spans[k - from] = (rs_span_t){d->text + d->seg[k].start, d->seg[k].end - d->seg[k].start};
+        RS_FORWARD(rs_batch_tokenize(sc, to - from, bytes, st));
+    }
+    *pre = (rs_pretok_t){.t = &sc->batch, .ntok = sc->ntok, .lazy = 1, .end = to}; /* after the ntok array grew */
+    return RS_OK;
+}
+
+/* Counts parsed d into st: its segments tokenized here, or taken from pre
+ * (a lazy pre: tokenized here a batch at a time). c: NULL for a whole
+ * document, else the carry of the piece d. */
+static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_pretok_t *given, rs_scan_carry_t *c)
 {
     const int first = !c || d->piece == 0, last = !c || !d->more;
     if (c && first)
@@ -340,6 +396,13 @@ static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_
         const int cont = c && !first && i == 0 && c->parse.open;
         const int open = c && !last && i + 1 == d->nseg && c->parse.open;
         r.ht.speaker = r.he.speaker = spk;
+        rs_pretok_t *pre = given;
+        if (pre && pre->lazy) {
+            if (sg->end - sg->start > RS_SCAN_BATCH_BYTES)
+                pre = NULL; /* a turn larger than a batch: piece by piece */
+            else if (i >= pre->end)
+                RS_FORWARD(rs_pretok_fill(sc, d, i, pre, st));
+        }
         if (pre && (cont || open)) {
             /* a segment cut by a piece: through the window, as one by one */
             rs_tokens_t v = *pre->t, *w = &sc->win;
@@ -391,8 +454,7 @@ static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_
     st->bytes += d->bytes;
     st->tokens += tokens;
     st->turns += turns;
-    if (!pre)
-        st->invalid_bytes += sc->win.invalid_bytes;
+    st->invalid_bytes += sc->win.invalid_bytes; /* segments tokenized here (batches count their own) */
     if (c) {
         c->prev = r.prev;
         c->bytes += d->bytes;
@@ -443,14 +505,10 @@ const rs_strlist_t *rs_scan_piece_speakers(const rs_scanner_t *sc)
     return &sc->carry.speakers;
 }
 
-static void *rs_grow(void *p, size_t *cap, size_t n, size_t sz, int *fail);
-static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs_stats_t *st, rs_scan_done_fn done,
-                              void *ctx, rs_scan_carry_t *c);
 
 /* One piece of a document in pieces (scan.h). With a batched kernel table
- * the segments of a piece no larger than a batch are tokenized in one
- * call, like a batch; a larger one (--shard-size over a batch) goes in
- * pieces of RS_CHUNK_BYTES. */
+ * its segments are tokenized a batch at a time (one call for a piece no
+ * larger than a batch). */
 static rs_err_e rs_scan_piece(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
 {
     rs_scan_carry_t *c = &sc->carry;
@@ -493,16 +551,8 @@ static rs_err_e rs_scan_piece(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
         c->meta = d->meta;
         memset(&d->meta, 0, sizeof d->meta);
     }
-    if (sc->cfg->kernels->tokenize_spans && d->len <= RS_SCAN_BATCH_BYTES) {
-        int fail = 0;
-        sc->ok = rs_grow(sc->ok, &sc->ok_cap, 1, 1, &fail);
-        if (fail)
-            return RS_ERR_NOMEM;
-        sc->ok[0] = 1;
-        e = rs_scan_batch(sc, &d, 1, st, NULL, NULL, c);
-    } else {
-        e = rs_scan_count(sc, d, st, NULL, c);
-    }
+    rs_pretok_t lazy = {.lazy = 1};
+    e = rs_scan_count(sc, d, st, sc->cfg->kernels->tokenize_spans ? &lazy : NULL, c);
     if (e != RS_OK)
         return e;
     if (d->more) {
@@ -541,7 +591,7 @@ static void *rs_grow(void *p, size_t *cap, size_t n, size_t sz, int *fail)
 
 /* docs[0..n), parsed already (ok[i]), their segments tokenized in one call. */
 static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs_stats_t *st, rs_scan_done_fn done,
-                              void *ctx, rs_scan_carry_t *c)
+                              void *ctx)
 {
     size_t nspans = 0, bytes = 0;
     for (size_t i = 0; i < n; i++)
@@ -550,13 +600,7 @@ static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n,
                 nspans++;
                 bytes += docs[i]->seg[k].end - docs[i]->seg[k].start;
             }
-    int fail = 0;
-    size_t cap = sc->spans_cap, cap2 = sc->spans_cap;
-    sc->spans = rs_grow(sc->spans, &cap, nspans, sizeof *sc->spans, &fail);
-    sc->ntok = rs_grow(sc->ntok, &cap2, nspans, sizeof *sc->ntok, &fail);
-    if (fail)
-        return RS_ERR_NOMEM;
-    sc->spans_cap = cap;
+    RS_FORWARD(rs_spans_reserve(sc, nspans));
     size_t j = 0;
     for (size_t i = 0; i < n; i++)
         if (sc->ok[i])
@@ -564,18 +608,12 @@ static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n,
                 const rs_segment_t *sg = &docs[i]->seg[k];
                 sc->spans[j++] = (rs_span_t){docs[i]->text + sg->start, sg->end - sg->start};
             }
-    rs_tokens_t *b = &sc->batch;
-    b->n = 0;
-    b->fold_len = 0;
-    b->invalid_bytes = 0;
-    RS_FORWARD(rs_win_reserve(b, bytes));
-    sc->cfg->kernels->tokenize_spans(sc->spans, nspans, b, sc->ntok);
-    st->invalid_bytes += b->invalid_bytes;
-    rs_pretok_t pre = {b, sc->ntok, 0, 0};
+    RS_FORWARD(rs_batch_tokenize(sc, nspans, bytes, st));
+    rs_pretok_t pre = {.t = &sc->batch, .ntok = sc->ntok};
     for (size_t i = 0; i < n; i++) {
         const size_t before = st->ndocs;
         if (sc->ok[i])
-            RS_FORWARD(rs_scan_count(sc, docs[i], st, &pre, c));
+            RS_FORWARD(rs_scan_count(sc, docs[i], st, &pre, NULL));
         if (done)
             done(ctx, docs[i], st->ndocs > before ? &st->docs[st->ndocs - 1] : NULL);
     }
@@ -600,9 +638,18 @@ rs_err_e rs_scan_documents(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs
         return RS_ERR_NOMEM;
     for (size_t i = 0; i < n;) {
         if (docs[i]->bytes > RS_SCAN_BATCH_BYTES || docs[i]->piece || docs[i]->more || docs[i]->broken) {
-            /* too large for a batch, or a piece of a document: on its own */
+            /* too large for a batch (its segments a batch at a time), or a
+             * piece of a document: on its own */
             const size_t before = st->ndocs;
-            RS_FORWARD(rs_scan_document(sc, docs[i], st));
+            if (docs[i]->piece || docs[i]->more || docs[i]->broken || sc->carry.open) {
+                RS_FORWARD(rs_scan_document(sc, docs[i], st));
+            } else {
+                int ok;
+                RS_FORWARD(rs_scan_parse(sc, docs[i], st, &ok));
+                rs_pretok_t lazy = {.lazy = 1};
+                if (ok)
+                    RS_FORWARD(rs_scan_count(sc, docs[i], st, &lazy, NULL));
+            }
             if (done)
                 done(ctx, docs[i], st->ndocs > before ? &st->docs[st->ndocs - 1] : NULL);
             i++;
@@ -617,7 +664,7 @@ rs_err_e rs_scan_documents(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs
             bytes += docs[i + m]->bytes;
             m++;
         }
-        RS_FORWARD(rs_scan_batch(sc, docs + i, m, st, done, ctx, NULL));
+        RS_FORWARD(rs_scan_batch(sc, docs + i, m, st, done, ctx));
         i += m;
     }
     return RS_OK;

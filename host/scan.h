@@ -16,8 +16,10 @@
  * (tokenize_spans: a device backend), a run of documents of up to
  * RS_SCAN_BATCH_BYTES is parsed first, every segment of all of them is
  * tokenized in one call, and then each document is counted from its share
- * of the tokens, in order. Each segment's tokens are exactly those of the
- * one-by-one path, so the statistics are the same.
+ * of the tokens, in order. A document larger than a batch, or a piece of
+ * one, has its segments tokenized a batch at a time, and a segment larger
+ * than a batch piece by piece. Each segment's tokens are exactly those of
+ * the one-by-one path, so the statistics are the same.
  *
  * Pieces (rs_doc_t.piece, .more; pieces.h): a document larger than a shard
  * comes as pieces cut at line ends, which must reach one scanner in order,
