@@ -12,6 +12,9 @@
  *     scanned never hold more than (workers + 2) shards' bytes.
  *   - A cancel: every document is either counted whole or dropped, nothing
  *     is lost or half counted, and the run says it is partial.
+ *   - Documents in pieces (pieces.h) straight into the pool: counted as
+ *     whole; one that breaks off, or a cancel inside one, counts nothing
+ *     of it and never hangs.
  *   - Progress: counters only grow and end equal.
  *   - Topology: a description, a default worker count, pinning recorded.
  */
@@ -25,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pieces.h"  /* rs_pieces_t: documents fed in pieces */
 #include "pool.h"    /* rs_pool_t */
 #include "rostrum.h" /* rs_scan_run */
 
@@ -360,6 +364,130 @@ Test(pool, cancel_counts_whole_documents_only)
     rs_pool_free(p);
     rs_stats_free(&st);
     rs_strlist_free(&warn);
+    env_free(&e);
+}
+
+/* Documents in pieces straight through the pool (pieces.h as the reader):
+ * the same counts as whole; a cancel in the middle of one never hangs and
+ * never half counts it; one that breaks off counts nothing. */
+typedef struct feed {
+    rs_pool_t *pool;
+    atomic_int *cancel;
+    unsigned pieces, cancel_at; /* cancel_at: set the cancel at this piece (0: never) */
+    unsigned broken;            /* broken pieces sent */
+} feed_t;
+
+static rs_err_e feed_piece(void *ctx, rs_doc_t *d)
+{
+    feed_t *f = ctx;
+    if (++f->pieces == f->cancel_at)
+        atomic_store(f->cancel, 1);
+    f->broken += d->broken;
+    return rs_pool_add(f->pool, d);
+}
+
+/* Pours d into the pool in pieces of about split bytes, or stops 100 KB
+ * before its end with rs_pieces_abort. Returns what rs_pieces_* returned. */
+static rs_err_e feed_doc(feed_t *f, rs_doc_t *d, uint64_t split, int abort_early)
+{
+    const rs_ingest_cfg_t cfg = {.split_bytes = split, .on_doc = feed_piece, .ctx = f};
+    rs_pieces_t pc;
+    rs_pieces_init(&pc, &cfg, strdup(d->path), d->len);
+    rs_err_e e = RS_OK;
+    for (size_t off = 0; off < d->len && e == RS_OK;) {
+        if (abort_early && off + 100000 >= d->len) {
+            e = rs_pieces_abort(&pc);
+            rs_doc_free(d);
+            return e;
+        }
+        uint8_t *at;
+        size_t room;
+        cr_assert_eq(rs_pieces_room(&pc, &at, &room), RS_OK);
+        const size_t k = room < 5000 ? room : 5000;
+        const size_t n = k < d->len - off ? k : d->len - off;
+        memcpy(at, d->text + off, n);
+        off += n;
+        e = rs_pieces_add(&pc, n);
+    }
+    if (e == RS_OK)
+        e = rs_pieces_end(&pc);
+    else
+        rs_pieces_abort(&pc);
+    rs_doc_free(d);
+    return e;
+}
+
+static void pool_run(env_t *e, int pieces, int broken, unsigned cancel_at, rs_stats_t *st, uint64_t *dropped,
+                     unsigned *npieces, unsigned *nbroken)
+{
+    atomic_int cancel = 0;
+    rs_pool_cfg_t pc = {.workers = 2, .shard_bytes = 4096, .scan = &e->scan, .cancel = &cancel};
+    rs_pool_t *p;
+    rs_error_t err = {0};
+    cr_assert_eq(rs_pool_start(&p, &pc, &err), RS_OK);
+    feed_t f = {.pool = p, .cancel = &cancel, .cancel_at = cancel_at};
+    for (unsigned i = 0; i < 6; i++) {
+        rs_doc_t d;
+        make_doc(&d, i, i % 2 ? 1000 : (1u << 20) + 300000u * i); /* every other one larger than the first piece */
+        if (pieces && i % 2 == 0) {
+            const rs_err_e r = feed_doc(&f, &d, 4096, broken && i == 2);
+            cr_assert(r == RS_OK || atomic_load(&cancel), "%s", rs_err_str(r));
+        } else {
+            const rs_err_e r = rs_pool_add(p, &d);
+            cr_assert(r == RS_OK || atomic_load(&cancel), "%s", rs_err_str(r));
+        }
+    }
+    cr_assert_eq(rs_stats_init(st, 0, 0, 0, 0), RS_OK);
+    rs_strlist_t warn = {0};
+    cr_assert_eq(rs_pool_finish(p, st, &warn, &err), RS_OK, "%s", err.msg);
+    *dropped = rs_pool_dropped(p);
+    *npieces = f.pieces;
+    *nbroken = f.broken;
+    rs_pool_free(p);
+    rs_strlist_free(&warn);
+}
+
+Test(pool, documents_in_pieces_count_as_whole, .timeout = 120)
+{
+    env_t e;
+    env_init(&e);
+    rs_stats_t whole, inp, cut, cancelled;
+    uint64_t dropped;
+    unsigned pieces, broken;
+    pool_run(&e, 0, 0, 0, &whole, &dropped, &pieces, &broken);
+    pool_run(&e, 1, 0, 0, &inp, &dropped, &pieces, &broken);
+    cr_expect_gt(pieces, 100, "%u pieces", pieces);
+    cr_expect_eq(inp.documents, whole.documents);
+    cr_expect_eq(inp.tokens, whole.tokens);
+    cr_expect_eq(inp.turns, whole.turns);
+    cr_expect_eq(inp.bytes, whole.bytes);
+    cr_expect_eq(inp.terms.n, whole.terms.n);
+    cr_expect_eq(inp.bigrams.n, whole.bigrams.n);
+    cr_expect_eq(inp.speakers.n, whole.speakers.n);
+    /* the document at 2 breaks off after pieces went out: it alone is missing */
+    pool_run(&e, 1, 1, 0, &cut, &dropped, &pieces, &broken);
+    cr_expect_eq(broken, 1, "%u broken pieces", broken);
+    cr_expect_eq(cut.documents, whole.documents - 1);
+    uint64_t big2 = 0;
+    for (size_t i = 0; i < whole.ndocs; i++)
+        if (strcmp(whole.docs[i].path, "doc00002.txt") == 0)
+            big2 = whole.docs[i].tokens;
+    cr_expect_eq(cut.tokens, whole.tokens - big2, "%llu tokens, whole %llu less %llu", (unsigned long long)cut.tokens,
+                 (unsigned long long)whole.tokens, (unsigned long long)big2);
+    for (size_t i = 0; i < cut.ndocs; i++)
+        cr_expect_neq(strcmp(cut.docs[i].path, "doc00002.txt"), 0, "the broken document was counted");
+    /* a cancel in the middle of the last document in pieces */
+    pool_run(&e, 1, 0, 400, &cancelled, &dropped, &pieces, &broken);
+    cr_expect_geq(dropped, 1);
+    cr_expect_lt(cancelled.documents, whole.documents);
+    uint64_t tokens = 0;
+    for (size_t i = 0; i < cancelled.ndocs; i++)
+        tokens += cancelled.docs[i].tokens;
+    cr_expect_eq(tokens, cancelled.tokens, "a document was half counted");
+    rs_stats_free(&whole);
+    rs_stats_free(&inp);
+    rs_stats_free(&cut);
+    rs_stats_free(&cancelled);
     env_free(&e);
 }
 
