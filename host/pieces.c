@@ -174,11 +174,12 @@ rs_err_e rs_pieces_add(rs_pieces_t *p, size_t n)
             const size_t head = rs_doc_head_bytes(p->buf, p->n);
             if (!head)
                 return RS_OK; /* a front matter block still open */
-            if (p->rule == RS_RULE_UNDECIDED && (p->rule = rs_pieces_rule(p)) == RS_RULE_WHOLE)
-                return RS_OK;
             if (head > least)
                 least = head;
             if (p->n <= least)
+                return RS_OK;
+            /* judged from as many bytes as the parser's detection reads */
+            if (p->rule == RS_RULE_UNDECIDED && (p->rule = rs_pieces_rule(p)) == RS_RULE_WHOLE)
                 return RS_OK;
         }
         const size_t cut = rs_pieces_cut(p, least);

@@ -403,3 +403,36 @@ Test(pieces, pieces_and_turns_larger_than_a_batch, .timeout = 600)
     free(t.s);
     fixture_free(&f);
 }
+
+/* The cut rule is judged from as many bytes as the parser's detection reads:
+ * a SubRip file without its extension whose first cue comes after 100 KB of
+ * blank lines is still cut only after blank lines. */
+Test(pieces, the_cut_rule_sees_what_detection_sees)
+{
+    fixture_t f;
+    fixture_init(&f);
+    const unsigned seed = seed_rand("rule");
+    text_t t = {0};
+    for (int i = 0; i < 50000; i++)
+        put(&t, "\n\n");
+    text_t cues = {0};
+    gen_subtitles(&cues, RS_DETECT_BYTES + 200000, 0);
+    put(&t, cues.s);
+    char *want = whole_report(&f, "talk.txt", &t);
+    rs_stats_t st;
+    stats_init(&f, &st);
+    sink_t s = {.st = &st, .subtitles = 1, .seed = seed};
+    cr_assert_eq(rs_scanner_init(&s.sc, &f.cfg), RS_OK);
+    const rs_ingest_cfg_t cfg = {.split_bytes = 4096, .on_doc = on_piece, .on_skip = on_skip, .ctx = &s};
+    pour(&cfg, "talk.txt", &t, 0);
+    cr_expect_gt(s.pieces, 2);
+    char *got = report(&f, &st);
+    cr_expect_str_eq(got, want, "seed %u: late SubRip in pieces differs from whole", seed);
+    free(got);
+    free(want);
+    rs_scanner_free(&s.sc);
+    rs_stats_free(&st);
+    free(t.s);
+    free(cues.s);
+    fixture_free(&f);
+}
