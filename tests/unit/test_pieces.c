@@ -228,6 +228,28 @@ static char *whole_report(fixture_t *f, const char *name, const text_t *t)
     return r;
 }
 
+/* t poured in pieces of about split bytes through a scanner with kernels
+ * k into fresh statistics: their report; *pieces gets how many came and
+ * *docs how many documents were counted. */
+static char *pieces_report(fixture_t *f, const rs_kernels_t *k, const char *name, const text_t *t, uint64_t split,
+                           int subtitles, unsigned seed, size_t *pieces, uint64_t *docs)
+{
+    rs_scan_cfg_t cfg1 = f->cfg;
+    cfg1.kernels = k;
+    rs_stats_t st;
+    stats_init(f, &st);
+    sink_t s = {.st = &st, .subtitles = subtitles, .seed = seed};
+    cr_assert_eq(rs_scanner_init(&s.sc, &cfg1), RS_OK);
+    const rs_ingest_cfg_t cfg = {.split_bytes = split, .on_doc = on_piece, .on_skip = on_skip, .ctx = &s};
+    pour(&cfg, name, t, 0);
+    *pieces = s.pieces;
+    *docs = st.documents;
+    char *r = report(f, &st);
+    rs_scanner_free(&s.sc);
+    rs_stats_free(&st);
+    return r;
+}
+
 Test(pieces, every_format_in_pieces_counts_as_whole, .timeout = 600)
 {
     fixture_t f;
@@ -238,36 +260,25 @@ Test(pieces, every_format_in_pieces_counts_as_whole, .timeout = 600)
         for (int round = 0; round < 2; round++) {
             const char *name = gen(&t, k, RS_DETECT_BYTES + 200000 + (size_t)rand() % 300000);
             char *want = whole_report(&f, name, &t);
-            rs_stats_t st;
-            stats_init(&f, &st);
-            sink_t s = {.st = &st, .subtitles = k == 4 || k == 5, .seed = seed};
             /* round 1: a batched table (a device's), each piece in one call */
-            rs_scan_cfg_t cfg1 = f.cfg;
-            if (round)
-                cfg1.kernels = &fake_batched;
-            const size_t batches = fake_batches;
-            cr_assert_eq(rs_scanner_init(&s.sc, &cfg1), RS_OK);
             const uint64_t split = round ? 4096 : 64 + (uint64_t)rand() % 40000;
-            const rs_ingest_cfg_t cfg = {.split_bytes = split, .on_doc = on_piece, .on_skip = on_skip, .ctx = &s};
-            pour(&cfg, name, &t, 0);
-            cr_expect_gt(s.pieces, 2, "seed %u: %s (%zu bytes) in %zu pieces of %llu", seed, kinds[k], t.n, s.pieces,
+            const size_t batches = fake_batches;
+            size_t pieces;
+            uint64_t docs;
+            char *got = pieces_report(&f, round ? &fake_batched : f.cfg.kernels, name, &t, split, k == 4 || k == 5,
+                                      seed, &pieces, &docs);
+            const size_t calls = fake_batches - batches;
+            cr_expect_gt(pieces, 2, "seed %u: %s (%zu bytes) in %zu pieces of %llu", seed, kinds[k], t.n, pieces,
                          (unsigned long long)split);
-            cr_expect_eq(st.documents, 1, "seed %u: %s", seed, kinds[k]);
+            cr_expect_eq(docs, 1, "seed %u: %s", seed, kinds[k]);
             /* one call a piece (a JSON Lines piece of only bad lines has no turn: no call) */
-            if (round && k != 6)
-                cr_expect_eq(fake_batches - batches, s.pieces, "seed %u: %s: %zu batched calls for %zu pieces", seed,
-                             kinds[k], fake_batches - batches, s.pieces);
-            if (round && k == 6)
-                cr_expect(fake_batches - batches <= s.pieces && fake_batches - batches > s.pieces / 2,
-                          "seed %u: %s: %zu batched calls for %zu pieces", seed, kinds[k], fake_batches - batches,
-                          s.pieces);
-            char *got = report(&f, &st);
+            if (round)
+                cr_expect(k == 6 ? calls <= pieces && calls > pieces / 2 : calls == pieces,
+                          "seed %u: %s: %zu batched calls for %zu pieces", seed, kinds[k], calls, pieces);
             cr_expect_str_eq(got, want, "seed %u: %s in pieces of %llu differs from whole", seed, kinds[k],
                              (unsigned long long)split);
             free(got);
             free(want);
-            rs_scanner_free(&s.sc);
-            rs_stats_free(&st);
         }
     }
     free(t.s);
@@ -355,23 +366,16 @@ Test(pieces, pieces_and_turns_larger_than_a_batch, .timeout = 600)
     /* pieces of 9 MiB, over a batch: each is tokenized a batch at a time */
     const char *name = gen(&t, 0, 2 * RS_SCAN_BATCH_BYTES + 3000000);
     char *want = whole_report(&f, name, &t);
-    rs_stats_t st;
-    stats_init(&f, &st);
-    sink_t s = {.st = &st, .seed = seed};
-    cr_assert_eq(rs_scanner_init(&s.sc, &batched), RS_OK);
-    const rs_ingest_cfg_t cfg = {.split_bytes = RS_SCAN_BATCH_BYTES + (1u << 20), .on_doc = on_piece,
-                                 .on_skip = on_skip, .ctx = &s};
     const size_t before = fake_batches;
-    pour(&cfg, name, &t, 0);
-    cr_expect_geq(s.pieces, 2, "seed %u: %zu pieces", seed, s.pieces);
-    cr_expect_gt(fake_batches - before, s.pieces, "seed %u: %zu calls for %zu pieces over a batch", seed,
-                 fake_batches - before, s.pieces);
-    char *got = report(&f, &st);
+    size_t pieces;
+    uint64_t docs;
+    char *got = pieces_report(&f, &fake_batched, name, &t, RS_SCAN_BATCH_BYTES + (1u << 20), 0, seed, &pieces, &docs);
+    cr_expect_geq(pieces, 2, "seed %u: %zu pieces", seed, pieces);
+    cr_expect_gt(fake_batches - before, pieces, "seed %u: %zu calls for %zu pieces over a batch", seed,
+                 fake_batches - before, pieces);
     cr_expect_str_eq(got, want, "seed %u: pieces over a batch differ from whole", seed);
     free(got);
     free(want);
-    rs_scanner_free(&s.sc);
-    rs_stats_free(&st);
     /* a whole document larger than a batch with one turn larger than a
      * batch among short ones, through rs_scan_documents */
     t.n = 0;
@@ -387,6 +391,7 @@ Test(pieces, pieces_and_turns_larger_than_a_batch, .timeout = 600)
     memcpy(d.text, t.s, t.n);
     d.len = d.bytes = t.n;
     rs_doc_t *ptr = &d;
+    rs_stats_t st;
     stats_init(&f, &st);
     rs_scanner_t sc;
     cr_assert_eq(rs_scanner_init(&sc, &batched), RS_OK);
@@ -419,19 +424,13 @@ Test(pieces, the_cut_rule_sees_what_detection_sees)
     gen_subtitles(&cues, RS_DETECT_BYTES + 200000, 0);
     put(&t, cues.s);
     char *want = whole_report(&f, "talk.txt", &t);
-    rs_stats_t st;
-    stats_init(&f, &st);
-    sink_t s = {.st = &st, .subtitles = 1, .seed = seed};
-    cr_assert_eq(rs_scanner_init(&s.sc, &f.cfg), RS_OK);
-    const rs_ingest_cfg_t cfg = {.split_bytes = 4096, .on_doc = on_piece, .on_skip = on_skip, .ctx = &s};
-    pour(&cfg, "talk.txt", &t, 0);
-    cr_expect_gt(s.pieces, 2);
-    char *got = report(&f, &st);
+    size_t pieces;
+    uint64_t docs;
+    char *got = pieces_report(&f, f.cfg.kernels, "talk.txt", &t, 4096, 1, seed, &pieces, &docs);
+    cr_expect_gt(pieces, 2);
     cr_expect_str_eq(got, want, "seed %u: late SubRip in pieces differs from whole", seed);
     free(got);
     free(want);
-    rs_scanner_free(&s.sc);
-    rs_stats_free(&st);
     free(t.s);
     free(cues.s);
     fixture_free(&f);
