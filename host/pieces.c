@@ -1,10 +1,10 @@
 /*
  * pieces.c - a document read as pieces cut at line ends (pieces.h).
  *
- * One buffer holds what has been read and not handed over. Once it is past
- * the threshold, the cut rule is chosen from the first bytes (the same
- * detection the parser runs, so a subtitle file is cut only after blank
- * lines), and each time a cut point is found past the piece's least size,
+ * One buffer holds what has been read and not handed over. Once the first
+ * piece's least size is read, the cut rule is chosen from those bytes (the
+ * detection the parser runs on the first piece, over the same bytes, so a
+ * subtitle file is cut only after blank lines), and each time a cut point is found past the piece's least size,
  * the bytes before it are handed over in the buffer itself (shrunk to
  * fit) and the rest moves to a new buffer. The search for a cut goes on
  * from where it stopped, so each byte is looked at about once. Reading
