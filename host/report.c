@@ -190,6 +190,38 @@ static rs_pair_t *rs_top_bigrams(const rs_pairs_t *p, size_t k, size_t *out_n)
     return h;
 }
 
+/* Groups the by_speaker entries of topics (l 0) or entities (l 1) by
+ * key[field] (category or speaker), in entry order (a counting sort), so
+ * that the hits of one category or speaker are found without walking them
+ * all. 0 when out of memory. */
+static int rs_group_hits(rs_report_view_t *v, int l, int field)
+{
+    const rs_lexstats_t *ls = l ? &v->st->entities : &v->st->topics;
+    const size_t keys = field ? v->st->speakers.n : ls->ncat, n = ls->by_speaker.n;
+    uint32_t *at = calloc(keys + 2, sizeof *at), *ids = malloc((n ? n : 1) * sizeof *ids);
+    v->group[l][field].at = at;
+    v->group[l][field].ids = ids;
+    if (!at || !ids)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t key[2];
+        memcpy(key, rs_dict_key(&ls->by_speaker, i, NULL), sizeof key);
+        if (key[field] < keys)
+            at[key[field] + 2]++;
+    }
+    for (size_t k = 2; k < keys + 2; k++)
+        at[k] += at[k - 1];
+    /* at[k + 1] is now where group k starts; filling moves it to its end,
+     * which leaves group k at [at[k], at[k + 1]) */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t key[2];
+        memcpy(key, rs_dict_key(&ls->by_speaker, i, NULL), sizeof key);
+        if (key[field] < keys)
+            ids[at[key[field] + 1]++] = (uint32_t)i;
+    }
+    return 1;
+}
+
 rs_err_e rs_report_view_build(rs_report_view_t *v, const rs_stats_t *st, const rs_lexicon_t *topics,
                               const rs_lexicon_t *entities, size_t top)
 {
@@ -213,8 +245,12 @@ rs_err_e rs_report_view_build(rs_report_view_t *v, const rs_stats_t *st, const r
     v->skipped = rs_sorted_all(st->skipped.n, rs_cmp_notes_fn);
     rs_cmp_notes = &st->warnings;
     v->warnings = rs_sorted_all(st->warnings.n, rs_cmp_notes_fn);
+    int grouped = 1;
+    for (int l = 0; l < 2; l++)
+        for (int field = 0; field < 2; field++)
+            grouped &= rs_group_hits(v, l, field);
     if (!v->speakers || !v->terms || !v->bigrams || !v->topic_order || !v->entity_order || !v->docs
-        || !v->skipped || !v->warnings) {
+        || !v->skipped || !v->warnings || !grouped) {
         rs_report_view_free(v);
         return RS_ERR_NOMEM;
     }
@@ -231,6 +267,11 @@ void rs_report_view_free(rs_report_view_t *v)
     free(v->docs);
     free(v->skipped);
     free(v->warnings);
+    for (int l = 0; l < 2; l++)
+        for (int field = 0; field < 2; field++) {
+            free(v->group[l][field].at);
+            free(v->group[l][field].ids);
+        }
     memset(v, 0, sizeof *v);
 }
 
@@ -249,29 +290,24 @@ static int rs_cmp_hits(const void *a, const void *b)
     return c ? c : strcmp(x->name, y->name);
 }
 
-/* Collects by_speaker entries whose key[field] == want; names from the
- * other field. Caller frees. */
-static rs_hits_t *rs_hits_of(const rs_stats_t *st, const rs_lexstats_t *ls, const rs_lexicon_t *lex, int field,
+/* Collects by_speaker entries whose key[field] == want (from the view's
+ * groups), in entry order; names from the other field. Caller frees. */
+static rs_hits_t *rs_hits_of(const rs_report_view_t *v, const rs_lexstats_t *ls, const rs_lexicon_t *lex, int field,
                            uint32_t want, size_t *n_out)
 {
-    size_t n = 0, cap = 8;
-    rs_hits_t *p = malloc(cap * sizeof *p);
+    const rs_stats_t *st = v->st;
+    const int l = ls == &st->entities;
+    const uint32_t *at = v->group[l][field].at, *ids = v->group[l][field].ids;
+    const size_t keys = field ? st->speakers.n : ls->ncat;
+    const size_t from = want < keys ? at[want] : 0, count = want < keys ? at[want + 1] - at[want] : 0;
+    rs_hits_t *p = malloc((count ? count : 1) * sizeof *p);
     if (!p)
         return NULL;
-    for (size_t i = 0; i < ls->by_speaker.n; i++) {
+    size_t n = 0;
+    for (size_t j = from; j < from + count; j++) {
+        const size_t i = ids[j];
         uint32_t key[2];
         memcpy(key, rs_dict_key(&ls->by_speaker, i, NULL), sizeof key);
-        if (key[field] != want)
-            continue;
-        if (n == cap) {
-            cap *= 2;
-            rs_hits_t *q = realloc(p, cap * sizeof *q);
-            if (!q) {
-                free(p);
-                return NULL;
-            }
-            p = q;
-        }
         const uint32_t other = key[1 - field];
         p[n].other = other;
         p[n].hits = *(const uint64_t *)rs_dict_val(&ls->by_speaker, i);
@@ -391,7 +427,7 @@ static rs_err_e rs_json_lex(FILE *f, const rs_report_view_t *v, const rs_lexstat
     for (size_t i = 0; i < ls->ncat; i++) {
         const uint32_t c = order[i];
         size_t ns = 0, np = 0;
-        rs_hits_t *sp = rs_hits_of(v->st, ls, lex, 0, c, &ns);
+        rs_hits_t *sp = rs_hits_of(v, ls, lex, 0, c, &ns);
         rs_hits_t *pp = rs_pattern_hits(ls, lex, c, &np);
         if (!sp || !pp) {
             free(sp);
@@ -438,7 +474,7 @@ rs_err_e rs_report_json(FILE *f, const rs_report_view_t *v, const rs_run_info_t 
         const uint32_t s = v->speakers[i];
         const rs_speaker_val_t *sv = rs_dict_val(&st->speakers, s);
         size_t nt = 0;
-        rs_hits_t *tp = rs_hits_of(st, &st->topics, v->topics, 1, s, &nt);
+        rs_hits_t *tp = rs_hits_of(v, &st->topics, v->topics, 1, s, &nt);
         if (!tp)
             return RS_ERR_NOMEM;
         fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
@@ -610,7 +646,7 @@ static rs_err_e rs_csv_lex(const char *dir, const rs_report_view_t *v, const rs_
     RS_CSV_BEGIN(name, header);
     for (size_t i = 0; i < ls->ncat; i++) {
         size_t n = 0;
-        rs_hits_t *p = rs_hits_of(v->st, ls, lex, 0, order[i], &n);
+        rs_hits_t *p = rs_hits_of(v, ls, lex, 0, order[i], &n);
         if (!p) {
             fclose(f);
             return RS_ERR_NOMEM;
@@ -672,7 +708,7 @@ rs_err_e rs_report_csv(const char *dir, const rs_report_view_t *v, rs_error_t *e
     RS_CSV_BEGIN("speaker_topics.csv", "speaker,topic,hits");
     for (size_t i = 0; i < st->speakers.n; i++) {
         size_t n = 0;
-        rs_hits_t *p = rs_hits_of(st, &st->topics, v->topics, 1, v->speakers[i], &n);
+        rs_hits_t *p = rs_hits_of(v, &st->topics, v->topics, 1, v->speakers[i], &n);
         if (!p) {
             fclose(f);
             return RS_ERR_NOMEM;
@@ -801,7 +837,7 @@ static void rs_table_lex(FILE *f, const rs_report_view_t *v, const rs_lexstats_t
         rs_num(h, sizeof h, ls->cat[c].hits);
         rs_num(d, sizeof d, ls->cat[c].docs);
         size_t n = 0;
-        rs_hits_t *p = rs_hits_of(v->st, ls, lex, 0, c, &n);
+        rs_hits_t *p = rs_hits_of(v, ls, lex, 0, c, &n);
         rs_cell(f, lex->cat[c].name, 28);
         fprintf(f, " %12s %9s  %s\n", h, d, (p && n) ? p[0].name : "-");
         free(p);

@@ -47,6 +47,12 @@ typedef struct rs_report_view {
     uint32_t *topic_order, *entity_order;
     uint32_t *docs;                    /* sorted by path */
     uint32_t *skipped, *warnings;      /* sorted by path */
+    /* the hits by (category, speaker) of topics [0] and entities [1],
+     * grouped by category [..][0] and by speaker [..][1]: ids[at[k] ..
+     * at[k + 1]) are the by_speaker entries of category or speaker k */
+    struct {
+        uint32_t *at, *ids;
+    } group[2][2];
 } rs_report_view_t;
 
 rs_err_e rs_report_view_build(rs_report_view_t *v, const rs_stats_t *st, const rs_lexicon_t *topics,
