@@ -643,17 +643,19 @@ static rs_err_e rs_stream_open(rs_pool_t *p, rs_doc_t *doc)
         rs_queue_push(p, p->cur);
         p->cur = NULL;
     }
-    rs_shard_t *sh = p->cur ? p->cur : calloc(1, sizeof *sh);
+    if (p->cur) { /* empty */
+        free(p->cur->docs);
+        free(p->cur);
+        p->cur = NULL;
+    }
+    rs_shard_t *sh = calloc(1, sizeof *sh);
     rs_stream_t *s = calloc(1, sizeof *s);
-    p->cur = NULL;
     if (!sh || !s) {
         free(sh);
         free(s);
         rs_doc_free(doc);
         return RS_ERR_NOMEM;
     }
-    free(sh->docs);
-    memset(sh, 0, sizeof *sh);
     sh->stream = s;
     p->split_docs++;
     p->pieces++;

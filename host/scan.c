@@ -506,6 +506,12 @@ const rs_strlist_t *rs_scan_piece_speakers(const rs_scanner_t *sc)
 }
 
 
+/* d is a piece of a document that comes in pieces (rs_doc_t.piece). */
+static int rs_in_pieces(const rs_doc_t *d)
+{
+    return d->piece > 0 || d->more || d->broken;
+}
+
 /* One piece of a document in pieces (scan.h). With a batched kernel table
  * its segments are tokenized a batch at a time (one call for a piece no
  * larger than a batch). */
@@ -566,11 +572,14 @@ static rs_err_e rs_scan_piece(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
 
 rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
 {
-    if (d->piece > 0 || d->more || d->broken || sc->carry.open)
+    if (rs_in_pieces(d) || sc->carry.open)
         return rs_scan_piece(sc, d, st);
     int ok;
     RS_FORWARD(rs_scan_parse(sc, d, st, &ok));
-    return ok ? rs_scan_count(sc, d, st, NULL, NULL) : RS_OK;
+    /* with a batched table, a batch at a time (this is how rs_scan_documents
+     * sends a document larger than a batch) */
+    rs_pretok_t lazy = {.lazy = 1};
+    return ok ? rs_scan_count(sc, d, st, sc->cfg->kernels->tokenize_spans ? &lazy : NULL, NULL) : RS_OK;
 }
 
 static void *rs_grow(void *p, size_t *cap, size_t n, size_t sz, int *fail)
@@ -637,19 +646,11 @@ rs_err_e rs_scan_documents(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs
     if (fail)
         return RS_ERR_NOMEM;
     for (size_t i = 0; i < n;) {
-        if (docs[i]->bytes > RS_SCAN_BATCH_BYTES || docs[i]->piece || docs[i]->more || docs[i]->broken) {
+        if (docs[i]->bytes > RS_SCAN_BATCH_BYTES || rs_in_pieces(docs[i])) {
             /* too large for a batch (its segments a batch at a time), or a
              * piece of a document: on its own */
             const size_t before = st->ndocs;
-            if (docs[i]->piece || docs[i]->more || docs[i]->broken || sc->carry.open) {
-                RS_FORWARD(rs_scan_document(sc, docs[i], st));
-            } else {
-                int ok;
-                RS_FORWARD(rs_scan_parse(sc, docs[i], st, &ok));
-                rs_pretok_t lazy = {.lazy = 1};
-                if (ok)
-                    RS_FORWARD(rs_scan_count(sc, docs[i], st, &lazy, NULL));
-            }
+            RS_FORWARD(rs_scan_document(sc, docs[i], st));
             if (done)
                 done(ctx, docs[i], st->ndocs > before ? &st->docs[st->ndocs - 1] : NULL);
             i++;
