@@ -1277,7 +1277,9 @@ rs_err_e rs_bench_check_stats(const char *what, const rs_stats_t *ref, const rs_
         uint64_t b = 0;
         if (ga >= 0 && gb >= 0) {
             const uint64_t key = rs_pair_key((uint32_t)ga, (uint32_t)gb);
-            b = rs_pairs_get(&got->bigrams, key, rs_pairs_hash(key));
+            b = rs_pairs_get(&got->bigrams, key,
+                             rs_pairs_bigram_hash(key, rs_dict_hash(&got->terms, (size_t)ga),
+                                                  rs_dict_hash(&got->terms, (size_t)gb)));
         }
         size_t la, lb;
         const char *ka = rs_dict_key(&ref->terms, pa, &la), *kb = rs_dict_key(&ref->terms, pb, &lb);
@@ -1761,6 +1763,7 @@ static rs_err_e rs_pass_count(rs_env_t *e, int full, rs_bench_sum_t *sum)
         const rs_tokens_t w = rs_seg_view(e, s);
         const uint64_t doc = (uint64_t)e->seg_doc[s] + 1;
         int64_t prev = -1;
+        uint64_t ph = 0;
         size_t nb = 0;
         for (size_t i = 0; i < w.n; i++) {
             const rs_token_t *k = &w.tok[i];
@@ -1781,10 +1784,11 @@ static rs_err_e rs_pass_count(rs_env_t *e, int full, rs_bench_sum_t *sum)
             }
             if (prev >= 0) {
                 e->bkey[nb] = rs_pair_key((uint32_t)prev, (uint32_t)id);
-                e->bhash[nb] = rs_pairs_hash(e->bkey[nb]);
+                e->bhash[nb] = rs_pairs_bigram_hash(e->bkey[nb], ph, k->hash);
                 nb++;
             }
             prev = id;
+            ph = k->hash;
         }
         for (size_t i = 0; i < nb; i++) {
             if (i + RS_BENCH_AHEAD < nb)

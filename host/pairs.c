@@ -13,6 +13,10 @@
 #include "hash.h" /* rs_hash64, for the side table */
 
 #define RS_PAIRS_FIRST_CAP 16
+/* A part doubles until it has this many slots (96 KiB), then grows by a
+ * third: small parts are rehashed half as often, for at most 96 KiB a part
+ * held empty. */
+#define RS_PAIRS_DOUBLE_CAP 8192
 
 void rs_pairs_init(rs_pairs_t *p)
 {
@@ -108,7 +112,9 @@ int rs_pairs_add_slow(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
     }
     /* absent: grow when the part would pass 85% full, then insert */
     if (!rs_pairs_room(q)) {
-        const uint64_t cap = q->cap ? (uint64_t)q->cap + q->cap / 3 : RS_PAIRS_FIRST_CAP;
+        const uint64_t cap = !q->cap                          ? RS_PAIRS_FIRST_CAP
+                             : q->cap < RS_PAIRS_DOUBLE_CAP ? (uint64_t)q->cap * 2
+                                                            : (uint64_t)q->cap + q->cap / 3;
         if (cap > UINT32_MAX || rs_part_resize(q, (uint32_t)cap) != 0)
             return -1;
     }
@@ -119,6 +125,41 @@ int rs_pairs_add_slow(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
         return -1; /* e->count is still 0: the slot stays empty */
     q->n++;
     p->n++;
+    return 0;
+}
+
+/* How many keys of a part rs_pairs_merge prepares at a time, and how far
+ * ahead of an add it prefetches the slot of a later one. */
+#define RS_MERGE_BATCH 512
+#define RS_MERGE_AHEAD 16
+
+int rs_pairs_merge(rs_pairs_t *dst, const rs_pairs_t *src, const uint32_t *map, unsigned lo, unsigned hi)
+{
+    uint64_t key[RS_MERGE_BATCH], hash[RS_MERGE_BATCH], add[RS_MERGE_BATCH];
+    for (unsigned part = lo; part < hi && part < RS_PAIRS_PARTS; part++) {
+        const rs_pairs_part_t *q = &src->part[part];
+        for (uint32_t s = 0; s < q->cap;) {
+            size_t n = 0;
+            for (; s < q->cap && n < RS_MERGE_BATCH; s++) {
+                const rs_pairs_slot_t *e = &q->slot[s];
+                if (!e->count)
+                    continue;
+                const uint64_t k = rs_slot_key(e);
+                uint32_t a, b;
+                rs_pair_split(k, &a, &b);
+                key[n] = rs_pair_key(map[a], map[b]);
+                hash[n] = (rs_pairs_hash(key[n]) & 0x00FFFFFFFFFFFFFFull) | (uint64_t)part << 56;
+                add[n] = rs_slot_count(src, e, k);
+                n++;
+            }
+            for (size_t i = 0; i < n; i++) {
+                if (i + RS_MERGE_AHEAD < n)
+                    rs_pairs_prefetch(dst, hash[i + RS_MERGE_AHEAD]);
+                if (rs_pairs_add(dst, key[i], hash[i], add[i]) != 0)
+                    return -1;
+            }
+        }
+    }
     return 0;
 }
 

@@ -9,10 +9,13 @@
  * of 0 marks an empty slot, and RS_PAIRS_BIG one whose count has outgrown
  * 32 bits and lives in a side table (rare: a pair seen 4 billion times).
  * The table is cut into RS_PAIRS_PARTS parts by the top 8 bits of the
- * hash, each an open-addressing table with linear probing that grows by a
- * third when 85% full, so one part at a time is rehashed (a growth never
- * needs twice the table's memory) and the slots in use stay between 64%
- * and 85% of those allocated: 14 to 19 bytes a key.
+ * hash, each an open-addressing table with linear probing that grows when
+ * 85% full, so one part at a time is rehashed (a growth never needs twice
+ * the table's memory). A part doubles up to 8192 slots and grows by a third
+ * past that, so in a large table the slots in use stay between 64% and 85%
+ * of those allocated: 14 to 19 bytes a key. Bigrams are put in parts by
+ * their terms' hashes (rs_pairs_bigram_hash), not their ids, so two tables
+ * merge part by part.
  *
  * Adding is inline for the two common cases, a key already there and a
  * key that a part has room for (one probe run, no call); a part that must
@@ -29,7 +32,6 @@
 #include <stdint.h>
 
 #include "dict.h" /* rs_dict_t */
-#include "hash.h" /* rs_hash64 */
 
 #define RS_PAIRS_PARTS 256
 
@@ -68,11 +70,30 @@ void rs_pairs_free(rs_pairs_t *p);
  * keep_slots / RS_PAIRS_PARTS slots. Can't fail. */
 void rs_pairs_clear(rs_pairs_t *p, size_t keep_slots);
 
-/* The hash that every call below takes for key (inline: it is computed
- * once per token, and again per key when a part grows). */
+/* A hash of key for the calls below (inline: it is computed once per
+ * token, and again per key when a part grows): one multiply, and its high
+ * half folded into its low half, so that the low 32 bits (a slot, which
+ * rs_pairs_slot_of mixes once more) depend on both of the key's terms. Any
+ * hash does, as long as its low 32 bits are this one's: a part that grows
+ * recomputes them from the key. It need not match anything outside this
+ * table (the tokenizer's rs_hash64 must, on every backend). */
 static inline uint64_t rs_pairs_hash(uint64_t key)
 {
-    return rs_hash64(&key, sizeof key);
+    const uint64_t h = key * 0x9E3779B97F4A7C15ull;
+    return h ^ h >> 32;
+}
+
+/* The hash under which the bigram key of two terms is counted, given the
+ * terms' own hashes ha and hb (rs_dict_hash of each). Its low 32 bits, a
+ * key's slot in its part, are rs_pairs_hash(key)'s, which a part that grows
+ * recomputes from the key alone; its top 8 bits, the part, come from the
+ * terms' hashes, which are the same in every table. So a bigram lands in
+ * the same part of every table whatever ids its terms have there, and
+ * tables merge part by part (rs_pairs_merge). */
+static inline uint64_t rs_pairs_bigram_hash(uint64_t key, uint64_t ha, uint64_t hb)
+{
+    const uint64_t part = ((ha ^ hb * 0x9E3779B97F4A7C15ull) * 0xD6E8FEB86659FD93ull) >> 56;
+    return (rs_pairs_hash(key) & 0x00FFFFFFFFFFFFFFull) | part << 56;
 }
 
 /* rs_pairs_add for what its inline part does not do: a key to insert into
@@ -156,6 +177,16 @@ static inline void rs_pairs_prefetch(const rs_pairs_t *p, uint64_t hash)
     if (q->cap)
         __builtin_prefetch(&q->slot[rs_pairs_slot_of(q, hash)]);
 }
+
+/* Adds the keys of src's parts [lo, hi) to dst's parts of the same numbers,
+ * each key (a, b) as (map[a], map[b]) with its count. The keys of both
+ * tables must have been added under hashes whose part does not change
+ * under map (rs_pairs_bigram_hash: map renames terms, which keep their
+ * hashes). A part of src and its part of dst are both a few hundred KB, so
+ * the adds stay within the caches (a merge key by key in src's order
+ * would miss them on nearly every add). Returns -1 when out of memory (dst then holds part
+ * of src). */
+int rs_pairs_merge(rs_pairs_t *dst, const rs_pairs_t *src, const uint32_t *map, unsigned lo, unsigned hi);
 
 /* Walks the keys: start with *pos = 0; fills *out with the next key and
  * its count and returns 1, or returns 0 at the end. */

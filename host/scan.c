@@ -140,6 +140,8 @@ static rs_err_e rs_win_consume(rs_seg_run_t *r, rs_tokens_t *w, size_t upto)
     const uint64_t doc = r->ht.doc;
     RS_FORWARD(rs_scratch_reserve(sc, upto));
     size_t nb = 0;
+    /* the previous term's hash, for the bigram's part */
+    uint64_t ph = r->prev >= 0 ? rs_dict_hash(&st->terms, (size_t)r->prev) : 0;
     for (size_t i = 0; i < upto; i++) {
         const rs_token_t *k = &w->tok[i];
         if (i + RS_PREFETCH_AHEAD < upto)
@@ -157,10 +159,11 @@ static rs_err_e rs_win_consume(rs_seg_run_t *r, rs_tokens_t *w, size_t upto)
         }
         if (r->prev >= 0) {
             sc->bkey[nb] = rs_pair_key((uint32_t)r->prev, (uint32_t)id);
-            sc->bhash[nb] = rs_pairs_hash(sc->bkey[nb]);
+            sc->bhash[nb] = rs_pairs_bigram_hash(sc->bkey[nb], ph, k->hash);
             nb++;
         }
         r->prev = id;
+        ph = k->hash;
     }
     RS_FORWARD(rs_count_bigrams(&st->bigrams, sc->bkey, sc->bhash, nb));
     rs_matcher_run(sc->cfg->topics, &sc->mt, w, 0, upto, sc->abs, rs_on_hit, &r->ht);

@@ -155,10 +155,8 @@ rs_docrec_t *rs_stats_add_doc(rs_stats_t *s)
     return d;
 }
 
-/* How far ahead the merge prefetches (as host/scan.c counts bigrams), and
- * how many remapped keys it prepares at a time. */
+/* How far ahead the merge of terms prefetches (as host/scan.c counts). */
 #define RS_MERGE_AHEAD 16
-#define RS_MERGE_BATCH 1024
 
 /* Maps every key of src into dst; map[i] = dst id of src id i. */
 static rs_err_e rs_dict_remap(rs_dict_t *dst, const rs_dict_t *src, uint32_t **map_out)
@@ -181,33 +179,6 @@ static rs_err_e rs_dict_remap(rs_dict_t *dst, const rs_dict_t *src, uint32_t **m
         map[i] = (uint32_t)id;
     }
     *map_out = map;
-    return RS_OK;
-}
-
-/* Adds src's bigrams to dst with their term ids mapped by tmap. The keys of
- * a batch are remapped and hashed first, so that each add can prefetch the
- * slot of the add RS_MERGE_AHEAD later (dst is usually far larger than the
- * caches). */
-static rs_err_e rs_bigrams_merge(rs_pairs_t *dst, const rs_pairs_t *src, const uint32_t *tmap)
-{
-    uint64_t key[RS_MERGE_BATCH], hash[RS_MERGE_BATCH], add[RS_MERGE_BATCH];
-    uint64_t pos = 0;
-    for (size_t n = 1; n;) {
-        n = 0;
-        for (rs_pair_t e; n < RS_MERGE_BATCH && rs_pairs_next(src, &pos, &e); n++) {
-            uint32_t a, b;
-            rs_pair_split(e.key, &a, &b);
-            key[n] = rs_pair_key(tmap[a], tmap[b]);
-            hash[n] = rs_pairs_hash(key[n]);
-            add[n] = e.count;
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (i + RS_MERGE_AHEAD < n)
-                rs_pairs_prefetch(dst, hash[i + RS_MERGE_AHEAD]);
-            if (rs_pairs_add(dst, key[i], hash[i], add[i]) != 0)
-                return RS_ERR_NOMEM;
-        }
-    }
     return RS_OK;
 }
 
@@ -263,9 +234,10 @@ rs_err_e rs_stats_merge(rs_stats_t *dst, rs_stats_t *src)
         d->docs += s->docs;
         d->talk_ms += s->talk_ms;
     }
-    e = rs_bigrams_merge(&dst->bigrams, &src->bigrams, tmap);
-    if (e != RS_OK)
+    if (rs_pairs_merge(&dst->bigrams, &src->bigrams, tmap, 0, RS_PAIRS_PARTS) != 0) {
+        e = RS_ERR_NOMEM;
         goto out;
+    }
     e = rs_lexstats_merge(&dst->topics, &src->topics, smap);
     if (e == RS_OK)
         e = rs_lexstats_merge(&dst->entities, &src->entities, smap);

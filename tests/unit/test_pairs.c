@@ -196,3 +196,94 @@ Test(pairs, key_halves)
     memcpy(&k, mem, sizeof k);
     cr_expect_eq(rs_pair_key(7, 9), k, "the key is the two ids in memory order");
 }
+
+/* Bigrams of dense term ids (how a scan numbers its terms: 0, 1, 2, ...),
+ * with Zipf-like skew, must sit near their home slots too: rs_pairs_hash is
+ * one multiply, so this is its test on the keys it really gets. */
+Test(pairs, dense_term_ids_keep_probes_short)
+{
+    uint64_t s = test_seed();
+    rs_pairs_t p;
+    rs_pairs_init(&p);
+    for (size_t i = 0; i < 2200000; i++) {
+        const uint64_t r = next_rand(&s);
+        const uint32_t a = (uint32_t)((r & 0xFFFF) * ((r >> 16) & 0xFFFF) >> 16) % 50000;
+        const uint32_t b = (uint32_t)(((r >> 32) & 0xFFFF) * (r >> 48) >> 16) % 50000;
+        const uint64_t k = rs_pair_key(a, b);
+        cr_assert_eq(rs_pairs_add(&p, k, rs_pairs_hash(k), 1), 0);
+    }
+    const double d = mean_displacement(&p);
+    fprintf(stderr, "test_pairs: %zu dense keys, mean displacement %.2f\n", p.n, d);
+    cr_expect_gt(p.n, 2000000);
+    cr_expect_lt(d, 3.0, "dense keys sit %.1f slots from home on average", d);
+    rs_pairs_free(&p);
+}
+
+/* rs_pairs_merge against adding key by key: two tables number the same
+ * terms differently (as two workers do), each keeps its bigrams under
+ * rs_pairs_bigram_hash of its own ids; merging one into the other part by
+ * part, in two ranges of parts, must give the counts of a reference, with
+ * every key found under its hash afterwards, a count past 32 bits
+ * included. */
+Test(pairs, merge_part_by_part_renames_terms)
+{
+    uint64_t s = test_seed();
+    enum { TERMS = 2000, ADDS = 300000 };
+    uint64_t *th = malloc(TERMS * sizeof *th);             /* a term's hash, by the first table's id */
+    uint32_t *to_b = malloc(TERMS * sizeof *to_b);         /* first table's id -> second's */
+    uint32_t *to_a = malloc(TERMS * sizeof *to_a);         /* second's -> first's */
+    uint64_t *ref = calloc((size_t)TERMS * TERMS, sizeof *ref); /* by first-table key a * TERMS + b */
+    cr_assert(th && to_b && to_a && ref);
+    for (uint32_t i = 0; i < TERMS; i++) {
+        th[i] = next_rand(&s);
+        to_b[i] = i;
+    }
+    for (uint32_t i = TERMS - 1; i > 0; i--) {
+        const uint32_t j = (uint32_t)(next_rand(&s) % (i + 1));
+        const uint32_t t = to_b[i];
+        to_b[i] = to_b[j];
+        to_b[j] = t;
+    }
+    for (uint32_t i = 0; i < TERMS; i++)
+        to_a[to_b[i]] = i;
+    rs_pairs_t a, b;
+    rs_pairs_init(&a);
+    rs_pairs_init(&b);
+    for (size_t i = 0; i < ADDS; i++) {
+        const uint64_t r = next_rand(&s);
+        const uint32_t x = (uint32_t)(r % TERMS), y = (uint32_t)((r >> 20) % TERMS);
+        const uint64_t n = (r >> 62) + 1;
+        ref[(size_t)x * TERMS + y] += n;
+        if (r >> 61 & 1) {
+            const uint64_t k = rs_pair_key(x, y);
+            cr_assert_eq(rs_pairs_add(&a, k, rs_pairs_bigram_hash(k, th[x], th[y]), n), 0);
+        } else {
+            const uint64_t k = rs_pair_key(to_b[x], to_b[y]);
+            cr_assert_eq(rs_pairs_add(&b, k, rs_pairs_bigram_hash(k, th[x], th[y]), n), 0);
+        }
+    }
+    /* a count past 32 bits in the second table, on a key the first has too */
+    const uint64_t kb = rs_pair_key(to_b[1], to_b[2]), ka = rs_pair_key(1, 2);
+    cr_assert_eq(rs_pairs_add(&b, kb, rs_pairs_bigram_hash(kb, th[1], th[2]), 1ull << 33), 0);
+    cr_assert_eq(rs_pairs_add(&a, ka, rs_pairs_bigram_hash(ka, th[1], th[2]), 5), 0);
+    ref[1 * TERMS + 2] += (1ull << 33) + 5;
+    cr_assert_eq(rs_pairs_merge(&a, &b, to_a, 0, 100), 0);
+    cr_assert_eq(rs_pairs_merge(&a, &b, to_a, 100, RS_PAIRS_PARTS), 0);
+    size_t distinct = 0;
+    for (uint32_t x = 0; x < TERMS; x++) {
+        for (uint32_t y = 0; y < TERMS; y++) {
+            const uint64_t k = rs_pair_key(x, y);
+            const uint64_t got = rs_pairs_get(&a, k, rs_pairs_bigram_hash(k, th[x], th[y]));
+            cr_assert_eq(got, ref[(size_t)x * TERMS + y], "bigram (%u, %u): %llu, the reference %llu", x, y,
+                         (unsigned long long)got, (unsigned long long)ref[(size_t)x * TERMS + y]);
+            distinct += ref[(size_t)x * TERMS + y] != 0;
+        }
+    }
+    cr_expect_eq(a.n, distinct);
+    rs_pairs_free(&a);
+    rs_pairs_free(&b);
+    free(ref);
+    free(to_a);
+    free(to_b);
+    free(th);
+}
