@@ -3,7 +3,8 @@
  * each open addressing with linear probing, slots found by scaling the low
  * 32 bits of the hash to the part's size (any size, not only powers of
  * two), parts chosen by the top 8 bits. Counts that outgrow 32 bits move to
- * a side rs_dict_t. Single-threaded per table.
+ * a side rs_dict_t of their part. Single-threaded per table, but for
+ * rs_pairs_merge_part, which touches one part and nothing else.
  */
 #include "pairs.h"
 
@@ -21,15 +22,32 @@
 void rs_pairs_init(rs_pairs_t *p)
 {
     memset(p, 0, sizeof *p);
-    rs_dict_init(&p->big, sizeof(uint64_t));
+}
+
+static void rs_big_free(rs_pairs_part_t *q)
+{
+    if (q->big) {
+        rs_dict_free(q->big);
+        free(q->big);
+        q->big = NULL;
+    }
 }
 
 void rs_pairs_free(rs_pairs_t *p)
 {
-    for (size_t i = 0; i < RS_PAIRS_PARTS; i++)
+    for (size_t i = 0; i < RS_PAIRS_PARTS; i++) {
         free(p->part[i].slot);
-    rs_dict_free(&p->big);
+        rs_big_free(&p->part[i]);
+    }
     rs_pairs_init(p);
+}
+
+size_t rs_pairs_big_count(const rs_pairs_t *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < RS_PAIRS_PARTS; i++)
+        n += p->part[i].big ? p->part[i].big->n : 0;
+    return n;
 }
 
 void rs_pairs_clear(rs_pairs_t *p, size_t keep_slots)
@@ -37,6 +55,7 @@ void rs_pairs_clear(rs_pairs_t *p, size_t keep_slots)
     const size_t keep = keep_slots / RS_PAIRS_PARTS;
     for (size_t i = 0; i < RS_PAIRS_PARTS; i++) {
         rs_pairs_part_t *q = &p->part[i];
+        rs_big_free(q);
         if (q->cap > keep) {
             free(q->slot);
             memset(q, 0, sizeof *q);
@@ -45,7 +64,6 @@ void rs_pairs_clear(rs_pairs_t *p, size_t keep_slots)
             q->n = 0;
         }
     }
-    rs_dict_clear(&p->big, 0);
     p->n = 0;
 }
 
@@ -61,7 +79,7 @@ static int rs_part_resize(rs_pairs_part_t *q, uint32_t cap)
     rs_pairs_slot_t *slot = calloc(cap, sizeof *slot);
     if (!slot)
         return -1;
-    const rs_pairs_part_t nq = {slot, cap, q->n, (uint64_t)cap * RS_PAIRS_SALT};
+    const rs_pairs_part_t nq = {slot, cap, q->n, (uint64_t)cap * RS_PAIRS_SALT, q->big};
     for (uint32_t i = 0; i < q->cap; i++) {
         const rs_pairs_slot_t e = q->slot[i];
         if (!e.count)
@@ -76,39 +94,46 @@ static int rs_part_resize(rs_pairs_part_t *q, uint32_t cap)
     return 0;
 }
 
-/* Sets e's count to c, through the side table when it needs 64 bits.
+/* Sets e's count to c, through q's side table when it needs 64 bits.
  * Returns -1 when out of memory (e unchanged). */
-static int rs_slot_set(rs_pairs_t *p, rs_pairs_slot_t *e, uint64_t key, uint64_t c)
+static int rs_slot_set(rs_pairs_part_t *q, rs_pairs_slot_t *e, uint64_t key, uint64_t c)
 {
     if (c < RS_PAIRS_BIG) {
         e->count = (uint32_t)c;
         return 0;
     }
-    const int64_t id = rs_dict_put(&p->big, &key, sizeof key, rs_hash64(&key, sizeof key), NULL);
+    if (!q->big) {
+        q->big = malloc(sizeof *q->big);
+        if (!q->big)
+            return -1;
+        rs_dict_init(q->big, sizeof(uint64_t));
+    }
+    const int64_t id = rs_dict_put(q->big, &key, sizeof key, rs_hash64(&key, sizeof key), NULL);
     if (id < 0)
         return -1;
-    *(uint64_t *)rs_dict_val(&p->big, (size_t)id) = c;
+    *(uint64_t *)rs_dict_val(q->big, (size_t)id) = c;
     e->count = RS_PAIRS_BIG;
     return 0;
 }
 
-static uint64_t rs_slot_count(const rs_pairs_t *p, const rs_pairs_slot_t *e, uint64_t key)
+static uint64_t rs_slot_count(const rs_pairs_part_t *q, const rs_pairs_slot_t *e, uint64_t key)
 {
     if (e->count != RS_PAIRS_BIG)
         return e->count;
-    const int64_t id = rs_dict_get(&p->big, &key, sizeof key, rs_hash64(&key, sizeof key));
-    return id >= 0 ? *(const uint64_t *)rs_dict_val(&p->big, (size_t)id) : 0;
+    const int64_t id = q->big ? rs_dict_get(q->big, &key, sizeof key, rs_hash64(&key, sizeof key)) : -1;
+    return id >= 0 ? *(const uint64_t *)rs_dict_val(q->big, (size_t)id) : 0;
 }
 
-int rs_pairs_add_slow(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
+/* rs_pairs_add_slow within part q: 1 when key was new, 0 when it was
+ * there, -1 when out of memory. */
+static int rs_part_add(rs_pairs_part_t *q, uint64_t key, uint64_t hash, uint64_t n)
 {
     if (!n)
         return 0;
-    rs_pairs_part_t *q = rs_pairs_part_of(p, hash);
     if (q->cap) {
         rs_pairs_slot_t *e = rs_pairs_probe(q, key, hash);
         if (e->count)
-            return rs_slot_set(p, e, key, rs_slot_count(p, e, key) + n);
+            return rs_slot_set(q, e, key, rs_slot_count(q, e, key) + n);
     }
     /* absent: grow when the part would pass 85% full, then insert */
     if (!rs_pairs_room(q)) {
@@ -121,44 +146,85 @@ int rs_pairs_add_slow(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
     rs_pairs_slot_t *e = rs_pairs_probe(q, key, hash);
     e->lo = (uint32_t)key;
     e->hi = (uint32_t)(key >> 32);
-    if (rs_slot_set(p, e, key, n) != 0)
+    if (rs_slot_set(q, e, key, n) != 0)
         return -1; /* e->count is still 0: the slot stays empty */
     q->n++;
-    p->n++;
+    return 1;
+}
+
+int rs_pairs_add_slow(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
+{
+    const int r = rs_part_add(rs_pairs_part_of(p, hash), key, hash, n);
+    if (r < 0)
+        return -1;
+    p->n += (size_t)r;
     return 0;
 }
 
-/* How many keys of a part rs_pairs_merge prepares at a time, and how far
- * ahead of an add it prefetches the slot of a later one. */
+/* How many keys of a part rs_pairs_merge_part prepares at a time, and how
+ * far ahead of an add it prefetches the slot of a later one. */
 #define RS_MERGE_BATCH 512
 #define RS_MERGE_AHEAD 16
 
-int rs_pairs_merge(rs_pairs_t *dst, const rs_pairs_t *src, const uint32_t *map, unsigned lo, unsigned hi)
+int rs_pairs_merge_part(rs_pairs_t *dst, const rs_pairs_t *src, const uint32_t *map, unsigned part, size_t *added)
 {
     uint64_t key[RS_MERGE_BATCH], hash[RS_MERGE_BATCH], add[RS_MERGE_BATCH];
-    for (unsigned part = lo; part < hi && part < RS_PAIRS_PARTS; part++) {
-        const rs_pairs_part_t *q = &src->part[part];
-        for (uint32_t s = 0; s < q->cap;) {
-            size_t n = 0;
-            for (; s < q->cap && n < RS_MERGE_BATCH; s++) {
-                const rs_pairs_slot_t *e = &q->slot[s];
-                if (!e->count)
-                    continue;
-                const uint64_t k = rs_slot_key(e);
-                uint32_t a, b;
-                rs_pair_split(k, &a, &b);
-                key[n] = rs_pair_key(map[a], map[b]);
-                hash[n] = (rs_pairs_hash(key[n]) & 0x00FFFFFFFFFFFFFFull) | (uint64_t)part << 56;
-                add[n] = rs_slot_count(src, e, k);
-                n++;
-            }
-            for (size_t i = 0; i < n; i++) {
-                if (i + RS_MERGE_AHEAD < n)
-                    rs_pairs_prefetch(dst, hash[i + RS_MERGE_AHEAD]);
-                if (rs_pairs_add(dst, key[i], hash[i], add[i]) != 0)
-                    return -1;
-            }
+    *added = 0;
+    if (part >= RS_PAIRS_PARTS)
+        return 0;
+    const rs_pairs_part_t *q = &src->part[part];
+    rs_pairs_part_t *d = &dst->part[part];
+    for (uint32_t s = 0; s < q->cap;) {
+        size_t n = 0;
+        for (; s < q->cap && n < RS_MERGE_BATCH; s++) {
+            const rs_pairs_slot_t *e = &q->slot[s];
+            if (!e->count)
+                continue;
+            const uint64_t k = rs_slot_key(e);
+            uint32_t a, b;
+            rs_pair_split(k, &a, &b);
+            key[n] = rs_pair_key(map[a], map[b]);
+            hash[n] = (rs_pairs_hash(key[n]) & 0x00FFFFFFFFFFFFFFull) | (uint64_t)part << 56;
+            add[n] = rs_slot_count(q, e, k);
+            n++;
         }
+        for (size_t i = 0; i < n; i++) {
+            if (i + RS_MERGE_AHEAD < n && d->cap)
+                __builtin_prefetch(&d->slot[rs_pairs_slot_of(d, hash[i + RS_MERGE_AHEAD])]);
+            /* the inline case of rs_pairs_add, within the part */
+            if (d->cap && add[i] < RS_PAIRS_BIG) {
+                rs_pairs_slot_t *e = rs_pairs_probe(d, key[i], hash[i]);
+                if (e->count) {
+                    if (e->count < RS_PAIRS_BIG && add[i] < RS_PAIRS_BIG - e->count) {
+                        e->count += (uint32_t)add[i];
+                        continue;
+                    }
+                } else if (rs_pairs_room(d)) {
+                    e->lo = (uint32_t)key[i];
+                    e->hi = (uint32_t)(key[i] >> 32);
+                    e->count = (uint32_t)add[i];
+                    d->n++;
+                    ++*added;
+                    continue;
+                }
+            }
+            const int r = rs_part_add(d, key[i], hash[i], add[i]);
+            if (r < 0)
+                return -1;
+            *added += (size_t)r;
+        }
+    }
+    return 0;
+}
+
+int rs_pairs_merge(rs_pairs_t *dst, const rs_pairs_t *src, const uint32_t *map)
+{
+    for (unsigned part = 0; part < RS_PAIRS_PARTS; part++) {
+        size_t added;
+        const int r = rs_pairs_merge_part(dst, src, map, part, &added);
+        dst->n += added;
+        if (r != 0)
+            return -1;
     }
     return 0;
 }
@@ -169,7 +235,7 @@ uint64_t rs_pairs_get(const rs_pairs_t *p, uint64_t key, uint64_t hash)
     if (!q->cap)
         return 0;
     const rs_pairs_slot_t *e = rs_pairs_probe(q, key, hash);
-    return e->count ? rs_slot_count(p, e, key) : 0;
+    return e->count ? rs_slot_count(q, e, key) : 0;
 }
 
 int rs_pairs_next(const rs_pairs_t *p, uint64_t *pos, rs_pair_t *out)
@@ -182,7 +248,7 @@ int rs_pairs_next(const rs_pairs_t *p, uint64_t *pos, rs_pair_t *out)
                 continue;
             *pos = (part << 32) | (s + 1);
             out->key = rs_slot_key(e);
-            out->count = rs_slot_count(p, e, out->key);
+            out->count = rs_slot_count(q, e, out->key);
             return 1;
         }
         *pos = (part + 1) << 32;

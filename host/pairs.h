@@ -45,21 +45,21 @@ typedef struct rs_pair {
 
 typedef struct rs_pairs_slot {
     uint32_t lo, hi; /* the key's low and high 32 bits */
-    uint32_t count;  /* 0: empty; RS_PAIRS_BIG: in rs_pairs_t.big */
+    uint32_t count;  /* 0: empty; RS_PAIRS_BIG: in the part's big */
 } rs_pairs_slot_t;
 
 typedef struct rs_pairs_part {
     rs_pairs_slot_t *slot;
     uint32_t cap, n;
     uint64_t salt; /* cap * RS_PAIRS_SALT, for rs_pairs_slot_of */
+    rs_dict_t *big; /* key -> uint64 count for the slots marked RS_PAIRS_BIG; NULL until one is */
 } rs_pairs_part_t;
 
 #define RS_PAIRS_SALT 0x9E3779B97F4A7C15ull
 
 typedef struct rs_pairs {
     rs_pairs_part_t part[RS_PAIRS_PARTS];
-    size_t n;     /* keys held */
-    rs_dict_t big; /* key -> uint64 count, for the slots marked RS_PAIRS_BIG */
+    size_t n; /* keys held */
 } rs_pairs_t;
 
 /* An empty table (allocates nothing). Can't fail. */
@@ -178,15 +178,24 @@ static inline void rs_pairs_prefetch(const rs_pairs_t *p, uint64_t hash)
         __builtin_prefetch(&q->slot[rs_pairs_slot_of(q, hash)]);
 }
 
-/* Adds the keys of src's parts [lo, hi) to dst's parts of the same numbers,
- * each key (a, b) as (map[a], map[b]) with its count. The keys of both
+/* Adds src's keys to dst, each key (a, b) as (map[a], map[b]) with its
+ * count, part by part: src's part i into dst's part i. The keys of both
  * tables must have been added under hashes whose part does not change
  * under map (rs_pairs_bigram_hash: map renames terms, which keep their
- * hashes). A part of src and its part of dst are both a few hundred KB, so
- * the adds stay within the caches (a merge key by key in src's order
- * would miss them on nearly every add). Returns -1 when out of memory (dst then holds part
- * of src). */
-int rs_pairs_merge(rs_pairs_t *dst, const rs_pairs_t *src, const uint32_t *map, unsigned lo, unsigned hi);
+ * hashes). A part of src and its part of dst are a few hundred KB at most,
+ * so the adds stay within the caches (a merge key by key in src's order
+ * would miss them on nearly every add). Returns -1 when out of memory (dst
+ * then holds part of src). */
+int rs_pairs_merge(rs_pairs_t *dst, const rs_pairs_t *src, const uint32_t *map);
+
+/* rs_pairs_merge of src's part `part` alone, which touches dst's part
+ * `part` and nothing else, dst->n included: calls for different parts of
+ * one dst may run at the same time, and the caller adds *added (the keys
+ * new to dst) to dst->n after them. Returns -1 when out of memory. */
+int rs_pairs_merge_part(rs_pairs_t *dst, const rs_pairs_t *src, const uint32_t *map, unsigned part, size_t *added);
+
+/* Keys whose count has outgrown 32 bits (for tests). */
+size_t rs_pairs_big_count(const rs_pairs_t *p);
 
 /* Walks the keys: start with *pos = 0; fills *out with the next key and
  * its count and returns 1, or returns 0 at the end. */

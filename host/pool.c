@@ -13,7 +13,11 @@
  *   that into a warning after joining. A second mutex guards the pool's
  *   own statistics (acc), into which each worker merges its tables when
  *   they pass flush_entries, and at its end; merging is addition, so the
- *   order of the flushes changes nothing.
+ *   order of the flushes changes nothing. A flush merges the bigrams
+ *   outside that mutex, a part of the table at a time under one mutex per
+ *   part (the parts of two tables hold the same bigrams, pairs.h), so
+ *   workers that flush at once, as all do at their end, merge side by side
+ *   instead of one after another.
  *
  *   A worker scans each document of a shard with rs_scan_document, then
  *   adds the document's cue times to its speakers (rs_segment_t.ms, which
@@ -105,6 +109,10 @@ struct rs_pool {
     pthread_mutex_t acc_mu;
     rs_stats_t acc;
     int acc_used, acc_ok;
+    /* a part of acc's bigrams, each under its own lock: workers merge their
+     * bigrams into it outside acc_mu, part by part (rs_worker_flush) */
+    pthread_mutex_t part_mu[RS_PAIRS_PARTS];
+    unsigned part_mu_ok; /* how many of part_mu are initialised */
     size_t flush_entries; /* a worker flushes after a shard once it holds this many entries */
 };
 
@@ -287,12 +295,54 @@ static size_t rs_stats_entries(const rs_stats_t *st)
     return st->terms.n + st->bigrams.n + st->topics.by_speaker.n + st->entities.by_speaker.n;
 }
 
+/* Merges the worker's bigrams into the pool's, a part at a time under that
+ * part's lock, from a part of its own (workers that flush at once, as they
+ * do at their end, start apart and rarely meet); a part that another
+ * worker holds is left for a second round. tmap: the worker's term ids to
+ * the pool's. */
+static rs_err_e rs_flush_bigrams(rs_worker_t *w, const uint32_t *tmap)
+{
+    rs_pool_t *p = w->pool;
+    const rs_pairs_t *src = &w->st.bigrams;
+    unsigned later[RS_PAIRS_PARTS], nlater = 0;
+    size_t added = 0;
+    int bad = 0;
+    const unsigned start = (unsigned)((uint64_t)w->idx * RS_PAIRS_PARTS / p->nw);
+    for (unsigned k = 0; k < RS_PAIRS_PARTS && !bad; k++) {
+        const unsigned part = (start + k) % RS_PAIRS_PARTS;
+        if (!src->part[part].n)
+            continue;
+        if (pthread_mutex_trylock(&p->part_mu[part]) != 0) {
+            later[nlater++] = part;
+            continue;
+        }
+        size_t n;
+        bad = rs_pairs_merge_part(&p->acc.bigrams, src, tmap, part, &n) != 0;
+        pthread_mutex_unlock(&p->part_mu[part]);
+        added += n;
+    }
+    for (unsigned i = 0; i < nlater && !bad; i++) {
+        size_t n;
+        pthread_mutex_lock(&p->part_mu[later[i]]);
+        bad = rs_pairs_merge_part(&p->acc.bigrams, src, tmap, later[i], &n) != 0;
+        pthread_mutex_unlock(&p->part_mu[later[i]]);
+        added += n;
+    }
+    pthread_mutex_lock(&p->acc_mu);
+    p->acc.bigrams.n += added;
+    pthread_mutex_unlock(&p->acc_mu);
+    return bad ? RS_ERR_NOMEM : RS_OK;
+}
+
 /* Adds the worker's statistics to the pool's and empties them. The first
- * flush hands the tables over whole (no copy). */
+ * flush hands the tables over whole (no copy). Later ones merge all but
+ * the bigrams under acc_mu, then the bigrams part by part outside it, so
+ * that workers flushing at once merge their bigrams side by side. */
 static void rs_worker_flush(rs_worker_t *w)
 {
     rs_pool_t *p = w->pool;
     rs_err_e e = RS_OK;
+    uint32_t *tmap = NULL;
     pthread_mutex_lock(&p->acc_mu);
     if (!p->acc_used) {
         const rs_stats_t t = p->acc;
@@ -300,9 +350,12 @@ static void rs_worker_flush(rs_worker_t *w)
         w->st = t;
         p->acc_used = 1;
     } else {
-        e = rs_stats_merge(&p->acc, &w->st);
+        e = rs_stats_merge_rest(&p->acc, &w->st, &tmap);
     }
     pthread_mutex_unlock(&p->acc_mu);
+    if (e == RS_OK && tmap)
+        e = rs_flush_bigrams(w, tmap);
+    free(tmap);
     if (e != RS_OK)
         rs_pool_fail(p, e);
     rs_stats_clear(&w->st, RS_POOL_KEEP_SLOTS);
@@ -758,6 +811,12 @@ rs_err_e rs_pool_start(rs_pool_t **out, const rs_pool_cfg_t *cfg, rs_error_t *er
         return rs_error_set(err, RS_ERR_INTERNAL, "cannot create a mutex");
     }
     p->acc_ok = 1;
+    for (; p->part_mu_ok < RS_PAIRS_PARTS; p->part_mu_ok++) {
+        if (pthread_mutex_init(&p->part_mu[p->part_mu_ok], NULL) != 0) {
+            rs_pool_free(p);
+            return rs_error_set(err, RS_ERR_INTERNAL, "cannot create a mutex");
+        }
+    }
     if (rs_stats_init(&p->acc, cfg->topic_cats, cfg->topic_pats, cfg->entity_cats, cfg->entity_pats) != RS_OK) {
         rs_pool_free(p);
         return rs_error_set(err, RS_ERR_NOMEM, "out of memory");
@@ -907,6 +966,8 @@ void rs_pool_free(rs_pool_t *p)
         rs_stats_free(&p->acc);
         pthread_mutex_destroy(&p->acc_mu);
     }
+    for (unsigned i = 0; i < p->part_mu_ok; i++)
+        pthread_mutex_destroy(&p->part_mu[i]);
     if (p->sync_ok) {
         pthread_mutex_destroy(&p->mu);
         pthread_cond_destroy(&p->not_empty);

@@ -206,6 +206,17 @@ static rs_err_e rs_lexstats_merge(rs_lexstats_t *d, const rs_lexstats_t *s, cons
 
 rs_err_e rs_stats_merge(rs_stats_t *dst, rs_stats_t *src)
 {
+    uint32_t *tmap = NULL;
+    rs_err_e e = rs_stats_merge_rest(dst, src, &tmap);
+    if (e == RS_OK && rs_pairs_merge(&dst->bigrams, &src->bigrams, tmap) != 0)
+        e = RS_ERR_NOMEM;
+    free(tmap);
+    return e;
+}
+
+rs_err_e rs_stats_merge_rest(rs_stats_t *dst, rs_stats_t *src, uint32_t **tmap_out)
+{
+    *tmap_out = NULL;
     dst->documents += src->documents;
     dst->bytes += src->bytes;
     dst->tokens += src->tokens;
@@ -234,10 +245,6 @@ rs_err_e rs_stats_merge(rs_stats_t *dst, rs_stats_t *src)
         d->docs += s->docs;
         d->talk_ms += s->talk_ms;
     }
-    if (rs_pairs_merge(&dst->bigrams, &src->bigrams, tmap, 0, RS_PAIRS_PARTS) != 0) {
-        e = RS_ERR_NOMEM;
-        goto out;
-    }
     e = rs_lexstats_merge(&dst->topics, &src->topics, smap);
     if (e == RS_OK)
         e = rs_lexstats_merge(&dst->entities, &src->entities, smap);
@@ -257,7 +264,10 @@ rs_err_e rs_stats_merge(rs_stats_t *dst, rs_stats_t *src)
     if (e == RS_OK)
         e = rs_notes_move(&dst->warnings, &src->warnings);
 out:
-    free(tmap);
+    if (e == RS_OK)
+        *tmap_out = tmap;
+    else
+        free(tmap);
     free(smap);
     return e;
 }

@@ -90,6 +90,13 @@ void rs_stats_clear(rs_stats_t *s, size_t keep_slots);
  * document records and notes (moved), its counts untouched. */
 rs_err_e rs_stats_merge(rs_stats_t *dst, rs_stats_t *src);
 
+/* rs_stats_merge but for the bigrams, which the caller then merges with
+ * *tmap (src's term ids to dst's; the caller frees it): rs_pairs_merge, or
+ * rs_pairs_merge_part a part at a time, and then adds to dst->bigrams.n.
+ * dst's term ids stay what they are while more merges into dst run (terms
+ * are only ever added), so *tmap stays good through them. */
+rs_err_e rs_stats_merge_rest(rs_stats_t *dst, rs_stats_t *src, uint32_t **tmap);
+
 rs_err_e rs_notes_add(rs_notes_t *n, const char *path, const char *message);
 void rs_notes_free(rs_notes_t *n);
 

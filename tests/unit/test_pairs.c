@@ -165,7 +165,7 @@ Test(pairs, counts_past_32_bits)
     const uint64_t h1 = rs_pairs_hash(k1), h2 = rs_pairs_hash(k2), h3 = rs_pairs_hash(k3);
     cr_assert_eq(rs_pairs_add(&p, k1, h1, 0xFFFFFFFEull), 0);
     cr_expect_eq(rs_pairs_get(&p, k1, h1), 0xFFFFFFFEull);
-    cr_expect_eq(p.big.n, 0, "UINT32_MAX - 1 still fits in the slot");
+    cr_expect_eq(rs_pairs_big_count(&p), 0, "UINT32_MAX - 1 still fits in the slot");
     cr_assert_eq(rs_pairs_add(&p, k1, h1, 1), 0);
     cr_expect_eq(rs_pairs_get(&p, k1, h1), 0xFFFFFFFFull);
     cr_assert_eq(rs_pairs_add(&p, k1, h1, 5), 0);
@@ -174,14 +174,14 @@ Test(pairs, counts_past_32_bits)
     cr_expect_eq(rs_pairs_get(&p, k2, h2), 1ull << 40);
     cr_assert_eq(rs_pairs_add(&p, k3, h3, 7), 0);
     cr_expect_eq(p.n, 3);
-    cr_expect_eq(p.big.n, 2);
+    cr_expect_eq(rs_pairs_big_count(&p), 2);
     uint64_t pos = 0, sum = 0;
     for (rs_pair_t e; rs_pairs_next(&p, &pos, &e);)
         sum += e.count;
     cr_expect_eq(sum, 0x100000004ull + (1ull << 40) + 7);
     rs_pairs_clear(&p, (size_t)-1);
     cr_expect_eq(rs_pairs_get(&p, k1, h1), 0);
-    cr_expect_eq(p.big.n, 0);
+    cr_expect_eq(rs_pairs_big_count(&p), 0);
     rs_pairs_free(&p);
 }
 
@@ -222,7 +222,7 @@ Test(pairs, dense_term_ids_keep_probes_short)
 /* rs_pairs_merge against adding key by key: two tables number the same
  * terms differently (as two workers do), each keeps its bigrams under
  * rs_pairs_bigram_hash of its own ids; merging one into the other part by
- * part, in two ranges of parts, must give the counts of a reference, with
+ * part, part alone and all at once, must give the counts of a reference, with
  * every key found under its hash afterwards, a count past 32 bits
  * included. */
 Test(pairs, merge_part_by_part_renames_terms)
@@ -267,8 +267,21 @@ Test(pairs, merge_part_by_part_renames_terms)
     cr_assert_eq(rs_pairs_add(&b, kb, rs_pairs_bigram_hash(kb, th[1], th[2]), 1ull << 33), 0);
     cr_assert_eq(rs_pairs_add(&a, ka, rs_pairs_bigram_hash(ka, th[1], th[2]), 5), 0);
     ref[1 * TERMS + 2] += (1ull << 33) + 5;
-    cr_assert_eq(rs_pairs_merge(&a, &b, to_a, 0, 100), 0);
-    cr_assert_eq(rs_pairs_merge(&a, &b, to_a, 100, RS_PAIRS_PARTS), 0);
+    /* the first parts one at a time (as workers merge at once), the rest in
+     * one call */
+    const size_t before = a.n;
+    size_t added = 0;
+    for (unsigned part = 0; part < 100; part++) {
+        size_t n;
+        cr_assert_eq(rs_pairs_merge_part(&a, &b, to_a, part, &n), 0);
+        cr_assert_eq(a.n, before, "rs_pairs_merge_part leaves n to its caller");
+        added += n;
+    }
+    a.n += added;
+    rs_pairs_t rest = b; /* b without its first 100 parts, as a view */
+    for (unsigned part = 0; part < 100; part++)
+        rest.part[part] = (rs_pairs_part_t){0};
+    cr_assert_eq(rs_pairs_merge(&a, &rest, to_a), 0);
     size_t distinct = 0;
     for (uint32_t x = 0; x < TERMS; x++) {
         for (uint32_t y = 0; y < TERMS; y++) {
