@@ -296,15 +296,14 @@ static size_t rs_stats_entries(const rs_stats_t *st)
 }
 
 /* Merges the worker's bigrams into the pool's, a part at a time under that
- * part's lock, from a part of its own (workers that flush at once, as they
- * do at their end, start apart and rarely meet); a part that another
- * worker holds is left for a second round. tmap: the worker's term ids to
- * the pool's. */
+ * part's lock, from a part of its own: workers that flush at once, as they
+ * do at their end, start apart and go round at about the same pace, so
+ * they seldom wait for each other. tmap: the worker's term ids to the
+ * pool's. */
 static rs_err_e rs_flush_bigrams(rs_worker_t *w, const uint32_t *tmap)
 {
     rs_pool_t *p = w->pool;
     const rs_pairs_t *src = &w->st.bigrams;
-    unsigned later[RS_PAIRS_PARTS], nlater = 0;
     size_t added = 0;
     int bad = 0;
     const unsigned start = (unsigned)((uint64_t)w->idx * RS_PAIRS_PARTS / p->nw);
@@ -312,20 +311,10 @@ static rs_err_e rs_flush_bigrams(rs_worker_t *w, const uint32_t *tmap)
         const unsigned part = (start + k) % RS_PAIRS_PARTS;
         if (!src->part[part].n)
             continue;
-        if (pthread_mutex_trylock(&p->part_mu[part]) != 0) {
-            later[nlater++] = part;
-            continue;
-        }
         size_t n;
+        pthread_mutex_lock(&p->part_mu[part]);
         bad = rs_pairs_merge_part(&p->acc.bigrams, src, tmap, part, &n) != 0;
         pthread_mutex_unlock(&p->part_mu[part]);
-        added += n;
-    }
-    for (unsigned i = 0; i < nlater && !bad; i++) {
-        size_t n;
-        pthread_mutex_lock(&p->part_mu[later[i]]);
-        bad = rs_pairs_merge_part(&p->acc.bigrams, src, tmap, later[i], &n) != 0;
-        pthread_mutex_unlock(&p->part_mu[later[i]]);
         added += n;
     }
     pthread_mutex_lock(&p->acc_mu);
