@@ -46,8 +46,11 @@
 
 #define RS_QUEUE_SHARDS 1
 /* Table entries (terms, bigrams, hits by speaker) that all workers together
- * may hold before flushing, and the least one worker waits for. */
-#define RS_POOL_FLUSH_TOTAL (1u << 21)
+ * may hold before flushing, and the least one worker waits for. Small
+ * tables stay in the caches, and since bigrams merge part into part a
+ * flush is cheap: on the podcast corpus at -j 2, 2^17 to 2^19 all take
+ * about 0.90 s where 2^21 took 1.02 s (bench/RESULTS.md). */
+#define RS_POOL_FLUSH_TOTAL (1u << 19)
 #define RS_POOL_FLUSH_MIN (1u << 16)
 /* A flushed worker keeps the memory of tables of at most this many slots. */
 #define RS_POOL_KEEP_SLOTS (1u << 22)

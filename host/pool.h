@@ -87,7 +87,7 @@ typedef struct rs_pool_cfg {
     double progress_interval; /* 0: 0.25 s */
     /* With more than one worker, a worker adds its tables to the pool's and
      * empties them after a shard once they hold this many entries (terms,
-     * bigrams, hits by speaker); 0: 2^21 / workers, at least 2^16. */
+     * bigrams, hits by speaker); 0: 2^19 / workers, at least 2^16. */
     size_t flush_entries;
 } rs_pool_cfg_t;
 
