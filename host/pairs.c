@@ -191,24 +191,9 @@ int rs_pairs_merge_part(rs_pairs_t *dst, const rs_pairs_t *src, const uint32_t *
         for (size_t i = 0; i < n; i++) {
             if (i + RS_MERGE_AHEAD < n && d->cap)
                 __builtin_prefetch(&d->slot[rs_pairs_slot_of(d, hash[i + RS_MERGE_AHEAD])]);
-            /* the inline case of rs_pairs_add, within the part */
-            if (d->cap && add[i] < RS_PAIRS_BIG) {
-                rs_pairs_slot_t *e = rs_pairs_probe(d, key[i], hash[i]);
-                if (e->count) {
-                    if (e->count < RS_PAIRS_BIG && add[i] < RS_PAIRS_BIG - e->count) {
-                        e->count += (uint32_t)add[i];
-                        continue;
-                    }
-                } else if (rs_pairs_room(d)) {
-                    e->lo = (uint32_t)key[i];
-                    e->hi = (uint32_t)(key[i] >> 32);
-                    e->count = (uint32_t)add[i];
-                    d->n++;
-                    ++*added;
-                    continue;
-                }
-            }
-            const int r = rs_part_add(d, key[i], hash[i], add[i]);
+            int r = rs_pairs_part_add_fast(d, key[i], hash[i], add[i]);
+            if (r == 2)
+                r = rs_part_add(d, key[i], hash[i], add[i]);
             if (r < 0)
                 return -1;
             *added += (size_t)r;

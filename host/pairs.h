@@ -144,13 +144,13 @@ static inline int rs_pairs_room(const rs_pairs_part_t *q)
     return (uint64_t)(q->n + 1) * 20 <= (uint64_t)q->cap * 17;
 }
 
-/* Adds n (> 0; 0 does nothing) to key's count, inserting it when absent.
- * Returns -1 when out of memory (p is unchanged). Inline for the common
- * cases, a key already there and a key to insert where there is room: one
- * probe run, no call. */
-static inline int rs_pairs_add(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
+/* The inline cases of an add within part q, a key already there and a key
+ * to insert where there is room (one probe run, no call): 0 when n was
+ * added to key's count, 1 when key was inserted with count n, 2 when
+ * neither applies and rs_pairs_add_slow must (a part to grow, a count past
+ * 32 bits, n = 0). */
+static inline int rs_pairs_part_add_fast(rs_pairs_part_t *q, uint64_t key, uint64_t hash, uint64_t n)
 {
-    rs_pairs_part_t *q = rs_pairs_part_of(p, hash);
     if (q->cap && n && n < RS_PAIRS_BIG) {
         rs_pairs_slot_t *e = rs_pairs_probe(q, key, hash);
         if (e->count) {
@@ -163,9 +163,21 @@ static inline int rs_pairs_add(rs_pairs_t *p, uint64_t key, uint64_t hash, uint6
             e->hi = (uint32_t)(key >> 32);
             e->count = (uint32_t)n;
             q->n++;
-            p->n++;
-            return 0;
+            return 1;
         }
+    }
+    return 2;
+}
+
+/* Adds n (> 0; 0 does nothing) to key's count, inserting it when absent.
+ * Returns -1 when out of memory (p is unchanged). Inline for the common
+ * cases (rs_pairs_part_add_fast). */
+static inline int rs_pairs_add(rs_pairs_t *p, uint64_t key, uint64_t hash, uint64_t n)
+{
+    const int r = rs_pairs_part_add_fast(rs_pairs_part_of(p, hash), key, hash, n);
+    if (r < 2) {
+        p->n += (size_t)r;
+        return 0;
     }
     return rs_pairs_add_slow(p, key, hash, n);
 }
