@@ -1277,9 +1277,7 @@ rs_err_e rs_bench_check_stats(const char *what, const rs_stats_t *ref, const rs_
         uint64_t b = 0;
         if (ga >= 0 && gb >= 0) {
             const uint64_t key = rs_pair_key((uint32_t)ga, (uint32_t)gb);
-            b = rs_pairs_get(&got->bigrams, key,
-                             rs_pairs_bigram_hash(key, rs_dict_hash(&got->terms, (size_t)ga),
-                                                  rs_dict_hash(&got->terms, (size_t)gb)));
+            b = rs_pairs_get(&got->bigrams, key, rs_stats_bigram_hash(got, key));
         }
         size_t la, lb;
         const char *ka = rs_dict_key(&ref->terms, pa, &la), *kb = rs_dict_key(&ref->terms, pb, &lb);

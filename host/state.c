@@ -822,8 +822,7 @@ static void rs_rd_body(rs_rd_t *r, rs_state_t *s)
             rs_rd_fail(r, "bigram (%u, %u) is counted 0 times", (unsigned)a, (unsigned)b);
             return;
         }
-        const uint64_t key = rs_pair_key(a, b);
-        const uint64_t hash = rs_pairs_bigram_hash(key, rs_dict_hash(&st->terms, a), rs_dict_hash(&st->terms, b));
+        const uint64_t key = rs_pair_key(a, b), hash = rs_stats_bigram_hash(st, key);
         if (rs_pairs_get(&st->bigrams, key, hash)) {
             rs_rd_fail(r, "a bigram listed twice");
             return;

@@ -76,6 +76,15 @@ typedef struct rs_stats {
     rs_notes_t warnings; /* documents counted, with a note */
 } rs_stats_t;
 
+/* The hash under which st counts the bigram key (two of st's term ids):
+ * rs_pairs_bigram_hash with the terms' own hashes. */
+static inline uint64_t rs_stats_bigram_hash(const rs_stats_t *st, uint64_t key)
+{
+    uint32_t a, b;
+    rs_pair_split(key, &a, &b);
+    return rs_pairs_bigram_hash(key, rs_dict_hash(&st->terms, a), rs_dict_hash(&st->terms, b));
+}
+
 /* Empty stats for lexicons of the given sizes (categories, patterns). */
 rs_err_e rs_stats_init(rs_stats_t *s, size_t topic_cats, size_t topic_pats, size_t entity_cats,
                        size_t entity_pats);
