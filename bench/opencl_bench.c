@@ -12,7 +12,8 @@
  *                      --piece bytes cut at safe cuts, on 1 and N threads;
  *   kernel             the three device kernels with the text already on the
  *                      device, window by window, nothing read back but the
- *                      totals (rs_opencl_bench_kernels);
+ *                      totals (rs_opencl_bench_kernels); then with the
+ *                      three term-numbering kernels after them;
  *   e2e-1t, e2e-Nt     rs_opencl_tokenize on the same pieces: upload,
  *                      kernels, read-back into rs_tokens_t, on 1 and N
  *                      threads (the handle's lanes overlap them).
@@ -323,27 +324,31 @@ int main(int argc, char **argv)
         row(label, b.n, best_of(label, b.p, &pc, threads, cpu->tokenize, NULL, runs, &ref));
     }
 
-    /* kernels only: windows of RS_OPENCL_WINDOW, each uploaded once */
+    /* kernels only: windows of RS_OPENCL_WINDOW, each uploaded once; then
+     * with the term numbering (tokenize_terms.cl) after them */
     const pieces_t win = cut_pieces(b.p, b.n, RS_OPENCL_WINDOW);
-    double kbest = 1e30;
-    for (unsigned r = 0; r < runs; r++) {
-        double total = 0;
-        uint64_t toks = 0;
-        for (size_t i = 0; i < win.n; i++) {
-            double sec = 0;
-            uint64_t t = 0;
-            if (rs_opencl_bench_kernels(h, b.p + win.off[i], win.off[i + 1] - win.off[i], 1, &sec, &t, &err) != RS_OK)
-                die(err.msg);
-            total += sec;
-            toks += t;
+    for (int terms = 0; terms <= 1; terms++) {
+        double kbest = 1e30;
+        for (unsigned r = 0; r < runs; r++) {
+            double total = 0;
+            uint64_t toks = 0;
+            for (size_t i = 0; i < win.n; i++) {
+                double sec = 0;
+                uint64_t t = 0;
+                if (rs_opencl_bench_kernels(h, b.p + win.off[i], win.off[i + 1] - win.off[i], 1, terms, &sec, &t,
+                                            &err)
+                    != RS_OK)
+                    die(err.msg);
+                total += sec;
+                toks += t;
+            }
+            if (toks != ref.tokens)
+                die("kernel-only run: token count differs from the scalar reference");
+            if (total < kbest)
+                kbest = total;
         }
-        if (toks != ref.tokens)
-            die("kernel-only run: token count differs from the scalar reference");
-        if (total < kbest)
-            kbest = total;
+        row(terms ? "opencl kernels + terms" : "opencl kernels only", b.n, kbest);
     }
-    snprintf(label, sizeof label, "opencl kernels only");
-    row(label, b.n, kbest);
 
     row("opencl end to end 1 thread", b.n, best_of("opencl 1", b.p, &pc, 1, NULL, h, runs, &ref));
     snprintf(label, sizeof label, "opencl end to end %u thr", threads);

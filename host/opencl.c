@@ -67,8 +67,11 @@ _Static_assert(RS_OPENCL_WINDOW < (1u << 30), "window too large for tokenize.cl"
 typedef struct rs_lane {
     cl_command_queue q;
     cl_kernel kchunks, kscan, kcompact;
+    cl_kernel kinsert, knumber, kresolve; /* tokenize_terms.cl */
     cl_mem text, tok, fold, info, prefix, totals, otok, ofold, src, osrc;
-    size_t cap; /* bytes of text the buffers are sized for; 0: none yet */
+    cl_mem slots, term, tstate; /* the term table (all zeros between passes), numbers, {count, flags} */
+    size_t cap;   /* bytes of text the buffers are sized for; 0: none yet */
+    cl_uint mask; /* term table slots - 1 */
     int busy;
     /* host side of batched calls (rs_opencl_tokenize_spans) */
     uint8_t *join;  /* the spans, each followed by a '\n' */
@@ -92,6 +95,7 @@ struct rs_opencl {
     size_t scan_local;  /* work-group size of rs_tok_scan */
     size_t window;      /* most text bytes per pass */
     int hybrid, fault;
+    int terms;          /* number the terms of batches that ask (rs_opencl_opts_t.terms) */
     size_t min_bytes;   /* shorter texts run on the CPU */
     atomic_int failed;
     rs_tokenize_fn cpu; /* where pieces go when the device cannot take them */
@@ -573,8 +577,8 @@ static void rs_cl_build(rs_opencl_t *h, const rs_opencl_opts_t *o)
 
 static void rs_lane_release_buffers(rs_lane_t *l)
 {
-    cl_mem *m[] = {&l->text, &l->tok,    &l->fold,  &l->info, &l->prefix,
-                   &l->totals, &l->otok, &l->ofold, &l->src, &l->osrc};
+    cl_mem *m[] = {&l->text, &l->tok, &l->fold, &l->info,  &l->prefix, &l->totals, &l->otok,
+                   &l->ofold, &l->src, &l->osrc, &l->slots, &l->term, &l->tstate};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         if (*m[i])
             clReleaseMemObject(*m[i]);
@@ -592,6 +596,10 @@ static void rs_lane_free(rs_lane_t *l)
         clReleaseKernel(l->kscan);
     if (l->kcompact)
         clReleaseKernel(l->kcompact);
+    cl_kernel *k[] = {&l->kinsert, &l->knumber, &l->kresolve};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (*k[i])
+            clReleaseKernel(*k[i]);
     if (l->q)
         clReleaseCommandQueue(l->q);
     free(l->join);
@@ -611,6 +619,10 @@ static cl_int rs_lane_reserve(rs_opencl_t *h, rs_lane_t *l, size_t len)
         cap = h->window;
     rs_lane_release_buffers(l);
     const size_t nchunks = (cap + h->sub - 1) / h->sub;
+    /* terms <= tokens <= bytes: a table of cap slots never fills */
+    size_t slots = 1;
+    while (slots < cap)
+        slots *= 2;
     const struct {
         cl_mem *m;
         cl_mem_flags f;
@@ -626,6 +638,9 @@ static cl_int rs_lane_reserve(rs_opencl_t *h, rs_lane_t *l, size_t len)
         {&l->ofold, CL_MEM_WRITE_ONLY, cap * 2},
         {&l->src, CL_MEM_READ_WRITE, cap * 4},
         {&l->osrc, CL_MEM_WRITE_ONLY, cap * 4},
+        {&l->slots, CL_MEM_READ_WRITE, slots * 4},
+        {&l->term, CL_MEM_READ_WRITE, cap * 4},
+        {&l->tstate, CL_MEM_READ_WRITE, 8},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         cl_int e;
@@ -635,6 +650,15 @@ static cl_int rs_lane_reserve(rs_opencl_t *h, rs_lane_t *l, size_t len)
             return e;
         }
     }
+    const cl_uint zero = 0;
+    cl_int e = clEnqueueFillBuffer(l->q, l->slots, &zero, sizeof zero, 0, slots * 4, 0, NULL, NULL);
+    if (e == CL_SUCCESS)
+        e = clFinish(l->q);
+    if (e != CL_SUCCESS) {
+        rs_lane_release_buffers(l);
+        return e;
+    }
+    l->mask = (cl_uint)(slots - 1);
     l->cap = cap;
     return CL_SUCCESS;
 }
@@ -652,6 +676,15 @@ static cl_int rs_lane_init(rs_opencl_t *h, rs_lane_t *l)
     if (e != CL_SUCCESS)
         return e;
     l->kcompact = clCreateKernel(h->prog, "rs_tok_compact", &e);
+    if (e != CL_SUCCESS)
+        return e;
+    l->kinsert = clCreateKernel(h->prog, "rs_terms_insert", &e);
+    if (e != CL_SUCCESS)
+        return e;
+    l->knumber = clCreateKernel(h->prog, "rs_terms_number", &e);
+    if (e != CL_SUCCESS)
+        return e;
+    l->kresolve = clCreateKernel(h->prog, "rs_terms_resolve", &e);
     return e;
 }
 
@@ -719,6 +752,13 @@ rs_opencl_t *rs_opencl_open(unsigned pi, unsigned di, const rs_opencl_opts_t *o,
     }
     rs_cl_describe(plat, dev, pi, di, &h->info);
     h->near = rs_cl_near(dev, h->info.near, sizeof h->info.near);
+    const char *te = getenv("ROSTRUM_OPENCL_TERMS");
+    if (o && o->terms)
+        h->terms = o->terms > 0;
+    else if (te && (strcmp(te, "0") == 0 || strcmp(te, "1") == 0))
+        h->terms = te[0] == '1';
+    else
+        h->terms = strcmp(h->info.type, "cpu") != 0;
 
     const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)plat, 0};
     cl_int e;
@@ -781,9 +821,17 @@ rs_opencl_t *rs_opencl_open(unsigned pi, unsigned di, const rs_opencl_opts_t *o,
     }
     size_t devwg = 0;
     clGetDeviceInfo(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof devwg, &devwg, NULL);
-    const size_t wgc = rs_cl_kernel_wg(h->lane[0].kchunks, dev), wgp = rs_cl_kernel_wg(h->lane[0].kcompact, dev);
+    /* the kernels that run one work-item per sub-chunk share a work-group size */
+    const cl_kernel per_chunk[] = {h->lane[0].kchunks, h->lane[0].kcompact, h->lane[0].kinsert, h->lane[0].knumber,
+                                   h->lane[0].kresolve};
+    size_t wgmin = SIZE_MAX;
+    for (size_t i = 0; i < sizeof per_chunk / sizeof per_chunk[0]; i++) {
+        const size_t w = rs_cl_kernel_wg(per_chunk[i], dev);
+        if (w < wgmin)
+            wgmin = w;
+    }
     h->chunk_local = cpu_dev ? 1 : 64;
-    while (h->chunk_local > 1 && (h->chunk_local > wgc || h->chunk_local > wgp))
+    while (h->chunk_local > 1 && h->chunk_local > wgmin)
         h->chunk_local /= 2;
     h->scan_local = 256;
     const size_t wgs = rs_cl_kernel_wg(h->lane[0].kscan, dev);
@@ -836,11 +884,74 @@ const rs_opencl_devinfo_t *rs_opencl_info(const rs_opencl_t *h)
         }                                                                                          \
     } while (0)
 
-/* Enqueues the three kernels on text already written to l->text; with
- * want_src, each token's first byte goes to l->osrc too. */
-static cl_int rs_cl_enqueue_kernels(rs_opencl_t *h, rs_lane_t *l, cl_uint n, cl_uint fold_base, cl_uint want_src,
+/* What a pass gives besides the tokens and folded bytes. */
+enum {
+    RS_CL_WANT_SRC = 1,   /* each token's first byte, into l->osrc */
+    RS_CL_WANT_TERMS = 2, /* each token's term number in the pass, into l->term (tokenize_terms.cl) */
+};
+
+/* The term kernels after rs_tok_compact (tokenize_terms.cl): l->term
+ * gets each token's number, l->tstate {numbers, flags}. */
+static cl_int rs_cl_enqueue_terms(rs_opencl_t *h, rs_lane_t *l, cl_uint nchunks, cl_uint fold_base, size_t gc,
+                                  const char **what_out)
+{
+    static const cl_uint zero[2] = {0, 0};
+    const size_t lc = h->chunk_local;
+    const cl_uint num_at = (cl_uint)l->cap; /* l->tok holds 4 * cap uints */
+    RS_CL_TRY("clEnqueueWriteBuffer(term state)",
+              clEnqueueWriteBuffer(l->q, l->tstate, CL_FALSE, 0, sizeof zero, zero, 0, NULL, NULL));
+    cl_kernel k = l->kinsert;
+    cl_uint a = 0;
+    cl_int e = CL_SUCCESS;
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->otok);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->ofold);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &fold_base);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->info);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->prefix);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &nchunks);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->slots);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &l->mask);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->term);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->tok); /* where, then num: this scratch is free by now */
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->tstate);
+    RS_CL_TRY("clSetKernelArg(rs_terms_insert)", e != CL_SUCCESS ? CL_INVALID_KERNEL_ARGS : CL_SUCCESS);
+    RS_CL_TRY("clEnqueueNDRangeKernel(rs_terms_insert)",
+              clEnqueueNDRangeKernel(l->q, k, 1, NULL, &gc, &lc, 0, NULL, NULL));
+
+    k = l->knumber;
+    a = 0;
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->info);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->prefix);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &nchunks);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->term);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->tok);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &num_at);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->tstate);
+    RS_CL_TRY("clSetKernelArg(rs_terms_number)", e != CL_SUCCESS ? CL_INVALID_KERNEL_ARGS : CL_SUCCESS);
+    RS_CL_TRY("clEnqueueNDRangeKernel(rs_terms_number)",
+              clEnqueueNDRangeKernel(l->q, k, 1, NULL, &gc, &lc, 0, NULL, NULL));
+
+    k = l->kresolve;
+    a = 0;
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->info);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->prefix);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &nchunks);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->term);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->tok);
+    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &num_at);
+    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->slots);
+    RS_CL_TRY("clSetKernelArg(rs_terms_resolve)", e != CL_SUCCESS ? CL_INVALID_KERNEL_ARGS : CL_SUCCESS);
+    RS_CL_TRY("clEnqueueNDRangeKernel(rs_terms_resolve)",
+              clEnqueueNDRangeKernel(l->q, k, 1, NULL, &gc, &lc, 0, NULL, NULL));
+    return CL_SUCCESS;
+}
+
+/* Enqueues the three tokenize kernels on text already written to l->text,
+ * and what want asks for (RS_CL_WANT_*). */
+static cl_int rs_cl_enqueue_kernels(rs_opencl_t *h, rs_lane_t *l, cl_uint n, cl_uint fold_base, int want,
                                     const char **what_out)
 {
+    const cl_uint want_src = (want & RS_CL_WANT_SRC) != 0;
     const cl_uint sub = h->sub, nchunks = (n + sub - 1) / sub, f1len = (cl_uint)rs_unicode_fold_stage1_len;
     const cl_uint fault = (cl_uint)h->fault;
     cl_kernel k = l->kchunks;
@@ -895,6 +1006,8 @@ static cl_int rs_cl_enqueue_kernels(rs_opencl_t *h, rs_lane_t *l, cl_uint n, cl_
     RS_CL_TRY("clSetKernelArg(rs_tok_compact)", e != CL_SUCCESS ? CL_INVALID_KERNEL_ARGS : CL_SUCCESS);
     RS_CL_TRY("clEnqueueNDRangeKernel(rs_tok_compact)",
               clEnqueueNDRangeKernel(l->q, k, 1, NULL, &gc, &lc, 0, NULL, NULL));
+    if (want & RS_CL_WANT_TERMS)
+        return rs_cl_enqueue_terms(h, l, nchunks, fold_base, gc, what_out);
     return CL_SUCCESS;
 }
 
@@ -904,22 +1017,30 @@ typedef struct rs_cl_flight {
     size_t pos, len;   /* where the window starts in the caller's text, its length */
     cl_uint fold_base; /* the fold offset its tokens were given on the device */
     cl_uint tot[4];    /* tokens, fold bytes, invalid bytes, flags */
-    cl_event ev;       /* the read of tot */
+    cl_uint terms[2];  /* with RS_CL_WANT_TERMS: numbers given, flags */
+    int want;          /* RS_CL_WANT_* */
+    cl_event ev;       /* the read of tot (queued after that of terms) */
 } rs_cl_flight_t;
 
 /* Starts one window on lane l: the upload, the kernels and the read of the
  * totals are queued, nothing waits. The device gives token offsets from
  * fold_base on. On failure the lane is idle again. */
 static cl_int rs_cl_pass_start(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text, size_t len, cl_uint fold_base,
-                               int want_src, rs_cl_flight_t *f, const char **what_out)
+                               int want, rs_cl_flight_t *f, const char **what_out)
 {
     f->l = l;
+    f->want = want;
     f->len = len;
     f->fold_base = fold_base;
     f->ev = NULL;
     RS_CL_TRY("allocating buffers", rs_lane_reserve(h, l, len));
     RS_CL_TRY("clEnqueueWriteBuffer(text)", clEnqueueWriteBuffer(l->q, l->text, CL_FALSE, 0, len, text, 0, NULL, NULL));
-    cl_int e = rs_cl_enqueue_kernels(h, l, (cl_uint)len, fold_base, want_src != 0, what_out);
+    cl_int e = rs_cl_enqueue_kernels(h, l, (cl_uint)len, fold_base, want, what_out);
+    if (e == CL_SUCCESS && (want & RS_CL_WANT_TERMS)) {
+        e = clEnqueueReadBuffer(l->q, l->tstate, CL_FALSE, 0, sizeof f->terms, f->terms, 0, NULL, NULL);
+        if (e != CL_SUCCESS)
+            *what_out = "clEnqueueReadBuffer(term state)";
+    }
     if (e == CL_SUCCESS) {
         e = clEnqueueReadBuffer(l->q, l->totals, CL_FALSE, 0, sizeof f->tot, f->tot, 0, NULL, &f->ev);
         if (e != CL_SUCCESS)
@@ -948,8 +1069,10 @@ static cl_int rs_cl_pass_finish(rs_cl_flight_t *f, rs_tokens_t *out, uint32_t *s
         return e;
     }
     const size_t ntok = f->tot[0], nfold = f->tot[1], len = f->len;
+    const int terms = (f->want & RS_CL_WANT_TERMS) && out->term;
     if (f->tot[3] != 0 || ntok > len || nfold > 2 * len || ntok > out->tok_cap - out->n
-        || nfold > out->fold_cap - out->fold_len) {
+        || nfold > out->fold_cap - out->fold_len
+        || (terms && (f->terms[1] != 0 || f->terms[0] > ntok || out->nterms + f->terms[0] > UINT32_MAX))) {
         *what_out = (f->tot[3] & RS_CL_FLAG_FAULT) ? "a kernel reported a fault (injected)"
                                                    : "the device's results broke the contract's bounds";
         return RS_CL_BROKEN;
@@ -966,6 +1089,11 @@ static cl_int rs_cl_pass_finish(rs_cl_flight_t *f, rs_tokens_t *out, uint32_t *s
         e = clEnqueueReadBuffer(l->q, l->osrc, CL_FALSE, 0, ntok * sizeof *src, src, 0, NULL, NULL);
         *what_out = "clEnqueueReadBuffer(src)";
     }
+    if (ntok && terms && e == CL_SUCCESS) {
+        e = clEnqueueReadBuffer(l->q, l->term, CL_FALSE, 0, ntok * sizeof *out->term, out->term + out->n, 0, NULL,
+                                NULL);
+        *what_out = "clEnqueueReadBuffer(terms)";
+    }
     const cl_int fe = clFinish(l->q); /* also when a read failed: none may still write into out */
     if (e == CL_SUCCESS && fe != CL_SUCCESS) {
         e = fe;
@@ -973,6 +1101,18 @@ static cl_int rs_cl_pass_finish(rs_cl_flight_t *f, rs_tokens_t *out, uint32_t *s
     }
     if (e != CL_SUCCESS)
         return e;
+    if (terms) { /* the pass's numbers follow those of the passes before */
+        const uint32_t base = (uint32_t)out->nterms, nt = f->terms[0];
+        uint32_t *t = out->term + out->n;
+        for (size_t i = 0; i < ntok; i++) {
+            if (t[i] >= nt) {
+                *what_out = "the device gave a term number out of range";
+                return RS_CL_BROKEN;
+            }
+            t[i] += base;
+        }
+        out->nterms += nt;
+    }
     const cl_uint fix = (cl_uint)out->fold_len - f->fold_base;
     if (fix)
         for (size_t i = 0; i < ntok; i++)
@@ -988,7 +1128,8 @@ static cl_int rs_cl_pass(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text, size
                          uint32_t *src, const char **what_out)
 {
     rs_cl_flight_t f;
-    const cl_int e = rs_cl_pass_start(h, l, text, len, (cl_uint)out->fold_len, src != NULL, &f, what_out);
+    const cl_int e =
+        rs_cl_pass_start(h, l, text, len, (cl_uint)out->fold_len, src ? RS_CL_WANT_SRC : 0, &f, what_out);
     return e != CL_SUCCESS ? e : rs_cl_pass_finish(&f, out, src, what_out);
 }
 
@@ -1215,8 +1356,9 @@ static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, rs_lane_t *partner, 
         l->join[at++] = '\n';
         ntok[i] = 0;
     }
-    const size_t saved_n = out->n, saved_fold = out->fold_len;
+    const size_t saved_n = out->n, saved_fold = out->fold_len, saved_nterms = out->nterms;
     const uint64_t saved_invalid = out->invalid_bytes;
+    const int want = RS_CL_WANT_SRC | (out->term && h->terms ? RS_CL_WANT_TERMS : 0);
     size_t span = 0, span_start = 0; /* the span tokens are given to, and where it starts */
     rs_cl_flight_t fl[2];
     int head = 0, live = 0, next = 0; /* oldest window in flight, windows in flight, lane for the next */
@@ -1236,7 +1378,7 @@ static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, rs_lane_t *partner, 
             rs_cl_flight_t *f = &fl[(head + live) % 2];
             /* one lane: offsets from out's end, as they stay; two: from 0, moved when read */
             const cl_uint base = nl == 1 ? (cl_uint)out->fold_len : 0u;
-            const cl_int e = rs_cl_pass_start(h, lanes[next], l->join + pos, end - pos, base, 1, f, what_out);
+            const cl_int e = rs_cl_pass_start(h, lanes[next], l->join + pos, end - pos, base, want, f, what_out);
             if (e != CL_SUCCESS) {
                 *cl_err = e;
                 ok = 0;
@@ -1271,10 +1413,13 @@ static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, rs_lane_t *partner, 
             ok = 0;
         }
     }
-    if (ok)
+    if (ok) {
+        out->numbered = (want & RS_CL_WANT_TERMS) != 0;
         return 1;
+    }
     out->n = saved_n;
     out->fold_len = saved_fold;
+    out->nterms = saved_nterms;
     out->invalid_bytes = saved_invalid;
     return 0;
 }
@@ -1312,6 +1457,11 @@ void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_
     }
     if (done) {
         rs_cl_count(h, RS_CL_DEVICE, total);
+        if (out->numbered) {
+            pthread_mutex_lock(&h->mu);
+            h->counts.numbered_calls++;
+            pthread_mutex_unlock(&h->mu);
+        }
     } else {
         if (what)
             rs_cl_fail(h, what, e == RS_CL_BROKEN ? CL_SUCCESS : e);
@@ -1349,9 +1499,10 @@ static rs_err_e rs_cl_take(rs_opencl_t *h, rs_strlist_t *into)
     return r;
 }
 
-rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len, unsigned reps, double *seconds,
-                                 uint64_t *tokens, rs_error_t *err)
+rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len, unsigned reps, int terms,
+                                 double *seconds, uint64_t *tokens, rs_error_t *err)
 {
+    const int want = terms ? RS_CL_WANT_TERMS : 0;
     RS_RETURN_IF(!rs_opencl_usable(h), err, RS_ERR_UNSUPPORTED, "OpenCL: the device is not usable: %s",
                  h->info.status);
     RS_RETURN_IF(len == 0 || len > h->window, err, RS_ERR_UNSUPPORTED, "OpenCL bench: length %zu not in 1..%zu", len,
@@ -1369,7 +1520,7 @@ rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len
         struct timespec t1;
         if (r == 1)
             clock_gettime(CLOCK_MONOTONIC, &t0);
-        e = rs_cl_enqueue_kernels(h, l, (cl_uint)len, 0, 0, &what);
+        e = rs_cl_enqueue_kernels(h, l, (cl_uint)len, 0, want, &what);
         if (e == CL_SUCCESS && (r == 0 || r == reps))
             e = clEnqueueReadBuffer(l->q, l->totals, CL_TRUE, 0, sizeof tot, tot, 0, NULL, NULL);
         if (r == reps && e == CL_SUCCESS) {
@@ -1685,13 +1836,14 @@ rs_err_e rs_opencl_take_warnings(rs_opencl_t *h, rs_strlist_t *into)
     return RS_OK;
 }
 
-rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len, unsigned reps, double *seconds,
-                                 uint64_t *tokens, rs_error_t *err)
+rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len, unsigned reps, int terms,
+                                 double *seconds, uint64_t *tokens, rs_error_t *err)
 {
     (void)h;
     (void)text;
     (void)len;
     (void)reps;
+    (void)terms;
     (void)seconds;
     (void)tokens;
     return rs_error_set(err, RS_ERR_UNSUPPORTED, "this rostrum was built without OpenCL");

@@ -7,7 +7,11 @@
  * folding, rs_hash64, compaction into the reference's order). The host cuts
  * nothing (work-items find their own safe cuts), uploads the piece, and
  * reads back the finished tokens and folded bytes straight into the
- * caller's rs_tokens_t. Counting (terms, bigrams, lexicons) stays on the CPU.
+ * caller's rs_tokens_t. For a batch that asks (rs_tokens_t.term), and a
+ * handle whose terms option allows it, the device also numbers the terms
+ * of each pass (kernels/opencl/tokenize_terms.cl), so that the host looks
+ * each term up in its dictionary once per number rather than once per
+ * token. Counting (terms, bigrams, lexicons) stays on the CPU.
  * A scan sends one batch per shard (rs_opencl_tokenize_spans: all the turns
  * of the shard's documents in one call), so that the fixed cost of a
  * device call is paid once per shard, not once per turn.
@@ -103,6 +107,10 @@ typedef struct rs_opencl_opts {
                                  * ROSTRUM_OPENCL_MIN_BYTES, else RS_OPENCL_MIN_BYTES */
     int fault;                  /* tests: 1 makes every kernel run report a fault */
     uint32_t window_bytes;      /* most text per device pass; 0: RS_OPENCL_WINDOW (tests use less) */
+    int terms;                  /* term numbers for batches that ask (rs_tokens_t.term): 1 on, -1 off,
+                                 * 0 the environment's ROSTRUM_OPENCL_TERMS (1 or 0), else on for every
+                                 * device type but "cpu" (where the same cores would do the work the
+                                 * numbers save the host) */
 } rs_opencl_opts_t;
 
 typedef struct rs_opencl rs_opencl_t;
@@ -114,6 +122,7 @@ typedef struct rs_opencl_counts {
     uint64_t cpu_calls, cpu_bytes;       /* other texts that went to the CPU (faults, busy
                                           * lanes in hybrid mode, no safe cut in a window) */
     uint64_t paired_calls;               /* batches double-buffered over two lanes */
+    uint64_t numbered_calls;             /* batches whose terms the device numbered */
 } rs_opencl_counts_t;
 
 /* Whether this build has OpenCL support compiled in. Can't fail. */
@@ -168,11 +177,12 @@ rs_opencl_counts_t rs_opencl_counts(rs_opencl_t *h);
 rs_err_e rs_opencl_take_warnings(rs_opencl_t *h, rs_strlist_t *into);
 
 /* Benchmarks only: uploads text once, then runs the kernels reps times on
- * it with nothing read back but the totals; *seconds is the wall time of
- * the reps runs, *tokens the token count of one run. RS_ERR_DEVICE on an
- * OpenCL error, RS_ERR_UNSUPPORTED when the handle is not usable or len is
- * over RS_OPENCL_WINDOW. */
-rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len, unsigned reps,
+ * it (with terms set, the term numbering too) with nothing read back but
+ * the totals; *seconds is the wall time of the reps runs, *tokens the
+ * token count of one run. RS_ERR_DEVICE on an OpenCL error,
+ * RS_ERR_UNSUPPORTED when the handle is not usable or len is over
+ * RS_OPENCL_WINDOW. */
+rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len, unsigned reps, int terms,
                                  double *seconds, uint64_t *tokens, rs_error_t *err);
 
 /* Installs the device hook of rs_kernels_select (kernels/dispatch.c).

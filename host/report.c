@@ -570,8 +570,10 @@ rs_err_e rs_report_json(FILE *f, const rs_report_view_t *v, const rs_run_info_t 
             run->shard_bytes, run->partial ? "true" : "false");
     fprintf(f, ", \"split\": {\"documents\": %" PRIu64 ", \"pieces\": %" PRIu64 "}", run->split_docs, run->pieces);
     if (run->device)
-        fprintf(f, ", \"device\": {\"calls\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"cpu_bytes\": %" PRIu64 "}",
-                run->device_calls, run->device_bytes, run->cpu_bytes);
+        fprintf(f,
+                ", \"device\": {\"calls\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"cpu_bytes\": %" PRIu64
+                ", \"numbered_calls\": %" PRIu64 "}",
+                run->device_calls, run->device_bytes, run->cpu_bytes, run->numbered_calls);
     fputs("}\n}\n", f);
     return ferror(f) ? RS_ERR_IO : RS_OK;
 }

@@ -32,6 +32,7 @@ typedef struct rs_run_info {
     int device;           /* 1: an OpenCL table; the counters below are its */
     uint64_t device_calls, device_bytes; /* passes on the device and the text they took */
     uint64_t cpu_bytes;   /* text the device table left to the CPU (short, busy, faults) */
+    uint64_t numbered_calls; /* passes whose terms the device numbered */
     uint64_t split_docs, pieces; /* documents larger than a shard, read in pieces, and their pieces */
 } rs_run_info_t;
 

@@ -32,6 +32,8 @@ void rs_scanner_free(rs_scanner_t *sc)
     free(sc->bhash);
     free(sc->batch.tok);
     free(sc->batch.fold);
+    free(sc->batch.term);
+    free(sc->tmap);
     free(sc->spans);
     free(sc->ntok);
     free(sc->ok);
@@ -142,13 +144,23 @@ static rs_err_e rs_win_consume(rs_seg_run_t *r, rs_tokens_t *w, size_t upto)
     size_t nb = 0;
     /* the previous term's hash, for the bigram's part */
     uint64_t ph = r->prev >= 0 ? rs_dict_hash(&st->terms, (size_t)r->prev) : 0;
+    int64_t *const tmap = w->numbered ? sc->tmap : NULL;
     for (size_t i = 0; i < upto; i++) {
         const rs_token_t *k = &w->tok[i];
-        if (i + RS_PREFETCH_AHEAD < upto)
+        if (!tmap && i + RS_PREFETCH_AHEAD < upto)
             rs_dict_prefetch(&st->terms, w->tok[i + RS_PREFETCH_AHEAD].hash);
-        if (i + RS_PREFETCH_AHEAD / 2 < upto)
+        if (!tmap && i + RS_PREFETCH_AHEAD / 2 < upto)
             rs_dict_prefetch_rec(&st->terms, w->tok[i + RS_PREFETCH_AHEAD / 2].hash);
-        const int64_t id = rs_dict_put(&st->terms, w->fold + k->off, k->len, k->hash, NULL);
+        int64_t id;
+        if (tmap) { /* numbered by the device: the dictionary is probed once per number */
+            id = tmap[w->term[i]];
+            if (id < 0) {
+                id = rs_dict_put(&st->terms, w->fold + k->off, k->len, k->hash, NULL);
+                tmap[w->term[i]] = id;
+            }
+        } else {
+            id = rs_dict_put(&st->terms, w->fold + k->off, k->len, k->hash, NULL);
+        }
         if (id < 0)
             return RS_ERR_NOMEM;
         rs_term_val_t *v = rs_dict_val(&st->terms, (size_t)id);
@@ -314,16 +326,34 @@ typedef struct rs_pretok {
 
 static void *rs_grow(void *p, size_t *cap, size_t n, size_t sz, int *fail);
 
-/* Tokenizes sc->spans[0..n) (bytes in all) into sc->batch in one call. */
+/* Tokenizes sc->spans[0..n) (bytes in all) into sc->batch in one call,
+ * asking for term numbers; when the backend gives them, sc->tmap maps
+ * each to -1 (no term id yet). */
 static rs_err_e rs_batch_tokenize(rs_scanner_t *sc, size_t n, size_t bytes, rs_stats_t *st)
 {
     rs_tokens_t *b = &sc->batch;
     b->n = 0;
     b->fold_len = 0;
     b->invalid_bytes = 0;
+    b->nterms = 0;
+    b->numbered = 0;
     RS_FORWARD(rs_win_reserve(b, bytes));
+    if (sc->term_cap < b->tok_cap) {
+        uint32_t *t = realloc(b->term, b->tok_cap * sizeof *t);
+        if (!t)
+            return RS_ERR_NOMEM;
+        b->term = t;
+        sc->term_cap = b->tok_cap;
+    }
     sc->cfg->kernels->tokenize_spans(sc->spans, n, b, sc->ntok);
     st->invalid_bytes += b->invalid_bytes;
+    if (b->numbered) {
+        int fail = 0;
+        sc->tmap = rs_grow(sc->tmap, &sc->tmap_cap, b->nterms, sizeof *sc->tmap, &fail);
+        if (fail)
+            return RS_ERR_NOMEM;
+        memset(sc->tmap, 0xFF, b->nterms * sizeof *sc->tmap); /* -1 */
+    }
     return RS_OK;
 }
 
@@ -426,6 +456,8 @@ static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_
         } else if (pre) {
             rs_tokens_t v = *pre->t;
             v.tok += pre->at;
+            if (v.numbered)
+                v.term += pre->at;
             v.n = pre->ntok[pre->seg];
             r.prev = -1;
             r.tokens = 0;

@@ -78,6 +78,9 @@ typedef struct rs_scanner {
     size_t scratch_cap;
     /* batches (rs_scan_documents) */
     rs_tokens_t batch;  /* the tokens of every segment of a batch */
+    size_t term_cap;    /* numbers batch.term has room for */
+    int64_t *tmap;      /* a numbered batch's term numbers -> term ids, -1 until met */
+    size_t tmap_cap;
     rs_span_t *spans;   /* the segments' texts */
     size_t *ntok;       /* tokens of each segment */
     size_t spans_cap;

@@ -44,6 +44,17 @@ typedef struct rs_tokens {
     size_t fold_len;
     size_t fold_cap;
     uint64_t invalid_bytes;
+    /* Term numbers, which only a device's batched calls give
+     * (rs_tokenize_spans_fn): a caller that wants them points term at room
+     * for tok_cap numbers and clears numbered before the call. A backend
+     * that numbers the terms of every token it appends sets numbered, and
+     * gives token k the number term[k] in [nterms, nterms + m), then adds
+     * m to nterms: tokens with one number have the same folded bytes (a
+     * term may have several: each device pass numbers its own). Others
+     * leave all three alone. */
+    uint32_t *term;
+    size_t nterms;
+    int numbered;
 } rs_tokens_t;
 
 typedef void (*rs_tokenize_fn)(const uint8_t *text, size_t len, rs_tokens_t *out);

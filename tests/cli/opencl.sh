@@ -7,7 +7,9 @@
 # unpacked copy), on the podcast corpus. ROSTRUM_OPENCL_MIN_BYTES=0 sends
 # every piece, however short, to the device; the default run is checked
 # too, and the run line's "device" counters must show that text reached the
-# device (a scan sends one batch per shard). Identity across -j and
+# device (a scan sends one batch per shard); ROSTRUM_OPENCL_TERMS=1 (term
+# numbers from the device, off by default on a CPU device) must number
+# every batch and change nothing. Identity across -j and
 # --shard-size, and with the CPU sharing the work (opencl+cpu), is checked
 # on the sample and the format fixtures, and documents larger than a shard
 # (read in pieces) on every format. Exits 77 (ctest: skipped) when no
@@ -34,9 +36,10 @@ same_report() {
     local name=$1 path=$2; shift 2
     "$rostrum" scan "$path" "$@" --backend scalar --json "$tmp/$name-scalar.json" --quiet 2> "$tmp/err" \
         || fail "$name: scalar: exit $?: $(cat "$tmp/err")"
-    for min in 0 default; do
+    for min in 0 default terms; do
         local envs=()
         [ $min = 0 ] && envs=(ROSTRUM_OPENCL_MIN_BYTES=0)
+        [ $min = terms ] && envs=(ROSTRUM_OPENCL_MIN_BYTES=0 ROSTRUM_OPENCL_TERMS=1)
         env "${envs[@]}" "$rostrum" scan "$path" "$@" --backend opencl --json "$tmp/$name-cl.json" --quiet \
             2> "$tmp/err" || fail "$name: opencl (min $min): exit $?: $(cat "$tmp/err")"
         ! grep -q 'warning' "$tmp/err" || fail "$name: opencl (min $min) warned: $(cat "$tmp/err")"
@@ -44,14 +47,18 @@ same_report() {
         local calls
         calls=$(sed -n 's/.*"device": {"calls": \([0-9]*\).*/\1/p' "$tmp/$name-cl.json")
         [ -n "$calls" ] || fail "$name: the run line has no device counters"
-        if [ $min = 0 ] || [ "${big:-0}" = 1 ]; then
+        if [ $min != default ] || [ "${big:-0}" = 1 ]; then
             [ "$calls" -gt 0 ] || fail "$name: opencl (min $min): nothing reached the device: $(grep '"run"' "$tmp/$name-cl.json")"
+        fi
+        if [ $min = terms ]; then
+            grep -q "\"numbered_calls\": $calls}" "$tmp/$name-cl.json" \
+                || fail "$name: ROSTRUM_OPENCL_TERMS=1: not every batch was numbered: $(grep '"run"' "$tmp/$name-cl.json")"
         fi
         cmp -s <(norun "$tmp/$name-cl.json") <(norun "$tmp/$name-scalar.json") \
             || { diff <(norun "$tmp/$name-cl.json") <(norun "$tmp/$name-scalar.json") | head -20;
                  fail "$name: opencl (min $min) report differs from scalar"; }
     done
-    ok "$name: --backend opencl report equals --backend scalar (every piece on the device, and the default)"
+    ok "$name: --backend opencl report equals --backend scalar (every piece on the device, with and without term numbers, and the default)"
 }
 
 same_report sample "$src/sample/transcripts" --topics "$src/sample/lexicons/topics.yml" \
@@ -71,7 +78,9 @@ for in in "sample:$src/sample/transcripts" "formats:$src/tests/data/formats" "gr
             for shard in 4K 64K default; do
                 sh=()
                 [ $shard = default ] || sh=(--shard-size $shard)
-                ROSTRUM_OPENCL_MIN_BYTES=0 "$rostrum" scan "$dir" "${extra[@]}" --backend $b -j $j "${sh[@]}" \
+                # term numbers on the device with -j 1 and 3, not with 2
+                ROSTRUM_OPENCL_MIN_BYTES=0 ROSTRUM_OPENCL_TERMS=$((j % 2)) \
+                    "$rostrum" scan "$dir" "${extra[@]}" --backend $b -j $j "${sh[@]}" \
                     --json "$tmp/v.json" --quiet 2> "$tmp/err"
                 [ $? -le 1 ] || fail "$name: $b -j $j shard $shard: $(cat "$tmp/err")"
                 ! grep -q 'warning: OpenCL' "$tmp/err" || fail "$name: $b -j $j shard $shard warned: $(cat "$tmp/err")"
@@ -90,7 +99,8 @@ python3 "$src/tests/tools/big_docs.py" "$src" "$tmp/big" 2.5 || fail "generating
 "$rostrum" scan "$tmp/big" "${lex[@]}" --backend scalar --json "$tmp/b-scalar.json" --quiet 2> /dev/null
 [ $? -le 1 ] || fail "big: scalar failed"
 for b in opencl opencl+cpu; do
-    "$rostrum" scan "$tmp/big" "${lex[@]}" --backend $b -j 2 --shard-size 64K --json "$tmp/b.json" --quiet 2> "$tmp/err"
+    ROSTRUM_OPENCL_TERMS=1 "$rostrum" scan "$tmp/big" "${lex[@]}" --backend $b -j 2 --shard-size 64K --json "$tmp/b.json" \
+        --quiet 2> "$tmp/err"
     [ $? -le 1 ] || fail "big: $b: $(cat "$tmp/err")"
     ! grep -q 'warning: OpenCL' "$tmp/err" || fail "big: $b warned: $(cat "$tmp/err")"
     grep -q '"split": {"documents": 5,' "$tmp/b.json" || fail "big: $b: not in pieces: $(grep '"run"' "$tmp/b.json")"

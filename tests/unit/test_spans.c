@@ -4,7 +4,8 @@
  * if alone, on the scalar reference), and rs_opencl_tokenize_spans on
  * every OpenCL device against the scalar reference called span by span:
  * random spans of random UTF-8 and bytes, empty spans, spans that end or
- * begin inside a join rule, windows much shorter than the batch, faults.
+ * begin inside a join rule, windows much shorter than the batch, faults;
+ * and the term numbers the device gives a batch that asks for them.
  * Seeds are printed; RS_TEST_SEED repeats a run.
  */
 #include <criterion/criterion.h>
@@ -211,21 +212,96 @@ static rs_opencl_t *open_with(const rs_opencl_devinfo_t *di, const rs_opencl_opt
     return h;
 }
 
-/* One batch through the device and the reference; 1 when equal. */
-static int check_batch(rs_opencl_t *h, const batch_t *b, const char *label)
+static const rs_tokens_t *sort_tokens; /* for cmp_fold */
+
+/* Orders token indices by their folded bytes. */
+static int cmp_fold(const void *pa, const void *pb)
+{
+    const rs_token_t *a = &sort_tokens->tok[*(const size_t *)pa], *b = &sort_tokens->tok[*(const size_t *)pb];
+    const size_t n = a->len < b->len ? a->len : b->len;
+    const int c = memcmp(sort_tokens->fold + a->off, sort_tokens->fold + b->off, n);
+    return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* Whether t's term numbers keep kernels.h's promise: each below nterms,
+ * one number for one string of folded bytes; with one_pass (the batch fit
+ * one device pass), also one number for each string. */
+static int same_terms(const rs_tokens_t *t, int one_pass, const char *label)
+{
+    size_t *first = malloc((t->nterms ? t->nterms : 1) * sizeof *first); /* a token of each number */
+    cr_assert(first);
+    for (size_t k = 0; k < t->nterms; k++)
+        first[k] = SIZE_MAX;
+    int ok = 1;
+    size_t used = 0;
+    for (size_t i = 0; i < t->n && ok; i++) {
+        const uint32_t m = t->term[i];
+        if (m >= t->nterms) {
+            cr_expect_fail("%s: token %zu has number %u of %zu", label, i, m, t->nterms);
+            ok = 0;
+        } else if (first[m] == SIZE_MAX) {
+            first[m] = i;
+            used++;
+        } else {
+            const rs_token_t *a = &t->tok[first[m]], *b = &t->tok[i];
+            if (a->len != b->len || memcmp(t->fold + a->off, t->fold + b->off, a->len) != 0) {
+                cr_expect_fail("%s: tokens %zu and %zu share number %u but not their folded bytes", label, first[m],
+                             i, m);
+                ok = 0;
+            }
+        }
+    }
+    if (ok && used != t->nterms) {
+        cr_expect_fail("%s: %zu numbers given, %zu used", label, t->nterms, used);
+        ok = 0;
+    }
+    /* one pass: distinct numbers must be distinct strings (sorted by their
+     * bytes, neighbours differ) */
+    if (ok && one_pass) {
+        sort_tokens = t;
+        qsort(first, t->nterms, sizeof *first, cmp_fold);
+        for (size_t a = 1; ok && a < t->nterms; a++)
+            if (cmp_fold(&first[a - 1], &first[a]) == 0) {
+                cr_expect_fail("%s: one pass gave numbers %u and %u to the same term", label, t->term[first[a - 1]],
+                             t->term[first[a]]);
+                ok = 0;
+            }
+    }
+    free(first);
+    return ok;
+}
+
+/* One batch through the device (asking for term numbers) and the
+ * reference; 1 when equal. numbered: 1 the device must number the terms
+ * (2: in one pass), 0 it must not (the batch ran on the CPU). */
+static int check_batch_terms(rs_opencl_t *h, const batch_t *b, int numbered, const char *label)
 {
     rs_tokens_t ref, got;
     tokens_init(&ref, b->bytes);
     tokens_init(&got, b->bytes);
+    got.term = malloc(got.tok_cap * sizeof *got.term);
+    cr_assert(got.term);
     size_t *nr = calloc(b->n ? b->n : 1, sizeof *nr), *ng = calloc(b->n ? b->n : 1, sizeof *ng);
     reference(b, &ref, nr);
     rs_opencl_tokenize_spans(h, b->sp, b->n, &got, ng);
-    const int ok = same_tokens(&ref, &got, label) && same_counts(nr, ng, b->n, label);
+    int ok = same_tokens(&ref, &got, label) && same_counts(nr, ng, b->n, label);
+    if (ok && got.numbered != (numbered != 0)) {
+        cr_expect_fail("%s: numbered is %d, not %d", label, got.numbered, numbered != 0);
+        ok = 0;
+    }
+    if (ok && got.numbered)
+        ok = same_terms(&got, numbered == 2, label);
+    free(got.term);
     free(nr);
     free(ng);
     tokens_free(&ref);
     tokens_free(&got);
     return ok;
+}
+
+static int check_batch(rs_opencl_t *h, const batch_t *b, const char *label)
+{
+    return check_batch_terms(h, b, b->bytes > 0, label);
 }
 
 Test(spans, device_batches_equal_the_reference_span_by_span, .timeout = 600)
@@ -234,7 +310,7 @@ Test(spans, device_batches_equal_the_reference_span_by_span, .timeout = 600)
     uint64_t st = test_seed();
     for (size_t i = 0; i < d.n; i++) {
         /* windows of 4 KiB: a batch of up to a few hundred KiB takes many passes */
-        const rs_opencl_opts_t o = {.subchunk_bytes = 64, .window_bytes = 4096, .min_device_bytes = 0};
+        const rs_opencl_opts_t o = {.subchunk_bytes = 64, .window_bytes = 4096, .min_device_bytes = 0, .terms = 1};
         rs_opencl_t *h = open_with(&d.v[i], &o);
         int ok = 1;
         for (int round = 0; round < 200 && ok; round++) {
@@ -251,6 +327,8 @@ Test(spans, device_batches_equal_the_reference_span_by_span, .timeout = 600)
         cr_expect_gt(c.device_calls, 0, "no batch reached the device");
         cr_expect_gt(c.paired_calls, 0, "no batch was double-buffered over two lanes");
         cr_expect_eq(c.cpu_calls, 0, "%llu batches went to the CPU", (unsigned long long)c.cpu_calls);
+        cr_expect_eq(c.numbered_calls, c.device_calls, "%llu of %llu batches numbered",
+                     (unsigned long long)c.numbered_calls, (unsigned long long)c.device_calls);
         rs_strlist_t w = {0};
         rs_opencl_take_warnings(h, &w);
         cr_expect_eq(w.n, 0, "warning: %s", w.n ? w.s[0] : "");
@@ -263,6 +341,47 @@ Test(spans, device_batches_equal_the_reference_span_by_span, .timeout = 600)
     free(d.v);
 }
 
+Test(spans, one_pass_numbers_each_term_once, .timeout = 600)
+{
+    const devs_t d = need_devices();
+    uint64_t st = test_seed();
+    for (size_t i = 0; i < d.n; i++) {
+        /* the default window: every batch here is one pass */
+        const rs_opencl_opts_t o = {.subchunk_bytes = 64, .min_device_bytes = 0, .terms = 1};
+        rs_opencl_t *h = open_with(&d.v[i], &o);
+        int ok = 1;
+        for (int round = 0; round < 40 && ok; round++) {
+            batch_t b;
+            batch_make(&b, &st, 1 + rng(&st) % 800, round % 5 == 0 ? 3000 : 200);
+            char label[96];
+            snprintf(label, sizeof label, "opencl:%u:%u one pass, round %d (%zu spans, %zu bytes)", d.v[i].platform,
+                     d.v[i].device, round, b.n, b.bytes);
+            ok = check_batch_terms(h, &b, b.bytes ? 2 : 0, label);
+            batch_free(&b);
+        }
+        cr_expect(ok);
+        rs_opencl_close(h);
+    }
+    free(d.v);
+}
+
+Test(spans, terms_off_gives_no_numbers)
+{
+    const devs_t d = need_devices();
+    uint64_t st = test_seed();
+    const rs_opencl_opts_t o = {.min_device_bytes = 0, .terms = -1};
+    rs_opencl_t *h = open_with(&d.v[0], &o);
+    batch_t b;
+    batch_make(&b, &st, 100, 300);
+    cr_expect(check_batch_terms(h, &b, 0, "terms off"));
+    const rs_opencl_counts_t c = rs_opencl_counts(h);
+    cr_expect_eq(c.device_calls, 1);
+    cr_expect_eq(c.numbered_calls, 0);
+    batch_free(&b);
+    rs_opencl_close(h);
+    free(d.v);
+}
+
 Test(spans, a_fault_gives_the_reference_and_a_warning)
 {
     const devs_t d = need_devices();
@@ -272,7 +391,7 @@ Test(spans, a_fault_gives_the_reference_and_a_warning)
     for (int round = 0; round < 5; round++) {
         batch_t b;
         batch_make(&b, &st, 50, 300);
-        cr_expect(check_batch(h, &b, "fault"));
+        cr_expect(check_batch_terms(h, &b, 0, "fault"));
         batch_free(&b);
     }
     cr_expect_eq(rs_opencl_usable(h), 0, "still marked usable after a fault");
@@ -293,7 +412,7 @@ Test(spans, a_short_batch_runs_on_the_cpu)
     rs_opencl_t *h = open_with(&d.v[0], &o);
     batch_t b;
     batch_make(&b, &st, 100, 100);
-    cr_expect(check_batch(h, &b, "short batch"));
+    cr_expect(check_batch_terms(h, &b, 0, "short batch"));
     const rs_opencl_counts_t c = rs_opencl_counts(h);
     cr_expect_eq(c.device_calls, 0);
     cr_expect_eq(c.short_calls, 1);
