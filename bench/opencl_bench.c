@@ -289,7 +289,7 @@ int main(int argc, char **argv)
         die("bad --piece, --runs or --threads");
 
     rs_error_t err = {0};
-    const rs_opencl_opts_t o = {.subchunk_bytes = sub};
+    const rs_opencl_opts_t o = {.subchunk_bytes = sub, .terms = 1}; /* for the "kernels + terms" row */
     rs_opencl_t *h = rs_opencl_open(p, d, &o, &err);
     if (!h)
         die(err.msg);

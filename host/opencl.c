@@ -638,11 +638,13 @@ static cl_int rs_lane_reserve(rs_opencl_t *h, rs_lane_t *l, size_t len)
         {&l->ofold, CL_MEM_WRITE_ONLY, cap * 2},
         {&l->src, CL_MEM_READ_WRITE, cap * 4},
         {&l->osrc, CL_MEM_WRITE_ONLY, cap * 4},
+        /* the term numbering's, last: only for a handle that numbers */
         {&l->slots, CL_MEM_READ_WRITE, slots * 4},
         {&l->term, CL_MEM_READ_WRITE, cap * 4},
         {&l->tstate, CL_MEM_READ_WRITE, 8},
     };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    const size_t nwant = sizeof want / sizeof want[0] - (h->terms ? 0 : 3);
+    for (size_t i = 0; i < nwant; i++) {
         cl_int e;
         *want[i].m = clCreateBuffer(h->ctx, want[i].f, want[i].bytes, NULL, &e);
         if (e != CL_SUCCESS) {
@@ -650,13 +652,15 @@ static cl_int rs_lane_reserve(rs_opencl_t *h, rs_lane_t *l, size_t len)
             return e;
         }
     }
-    const cl_uint zero = 0;
-    cl_int e = clEnqueueFillBuffer(l->q, l->slots, &zero, sizeof zero, 0, slots * 4, 0, NULL, NULL);
-    if (e == CL_SUCCESS)
-        e = clFinish(l->q);
-    if (e != CL_SUCCESS) {
-        rs_lane_release_buffers(l);
-        return e;
+    if (h->terms) {
+        const cl_uint zero = 0;
+        cl_int e = clEnqueueFillBuffer(l->q, l->slots, &zero, sizeof zero, 0, slots * 4, 0, NULL, NULL);
+        if (e == CL_SUCCESS)
+            e = clFinish(l->q);
+        if (e != CL_SUCCESS) {
+            rs_lane_release_buffers(l);
+            return e;
+        }
     }
     l->mask = (cl_uint)(slots - 1);
     l->cap = cap;
@@ -1503,6 +1507,7 @@ rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len
                                  double *seconds, uint64_t *tokens, rs_error_t *err)
 {
     const int want = terms ? RS_CL_WANT_TERMS : 0;
+    RS_RETURN_IF(terms && !h->terms, err, RS_ERR_UNSUPPORTED, "OpenCL bench: the handle was opened without terms");
     RS_RETURN_IF(!rs_opencl_usable(h), err, RS_ERR_UNSUPPORTED, "OpenCL: the device is not usable: %s",
                  h->info.status);
     RS_RETURN_IF(len == 0 || len > h->window, err, RS_ERR_UNSUPPORTED, "OpenCL bench: length %zu not in 1..%zu", len,
