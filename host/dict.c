@@ -42,9 +42,20 @@ static uint64_t rs_slot_of(uint64_t hash, size_t id)
     return (hash & ~RS_SLOT_ID_MASK) | (uint64_t)(id + 1);
 }
 
+void *rs_dict_zalloc(size_t n, size_t sz)
+{
+    if (sz && n > SIZE_MAX / sz)
+        return NULL;
+    const size_t bytes = n * sz;
+    void *p = malloc(bytes > 0 ? bytes : 1);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
 static int rs_dict_reindex(rs_dict_t *d, size_t slots)
 {
-    uint64_t *index = calloc(slots, sizeof *index);
+    uint64_t *index = rs_dict_zalloc(slots, sizeof *index);
     if (!index)
         return -1;
     const size_t mask = slots - 1;

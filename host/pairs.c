@@ -76,7 +76,7 @@ static uint64_t rs_slot_key(const rs_pairs_slot_t *e)
  * unchanged). */
 static int rs_part_resize(rs_pairs_part_t *q, uint32_t cap)
 {
-    rs_pairs_slot_t *slot = calloc(cap, sizeof *slot);
+    rs_pairs_slot_t *slot = rs_dict_zalloc(cap, sizeof *slot);
     if (!slot)
         return -1;
     const rs_pairs_part_t nq = {slot, cap, q->n, (uint64_t)cap * RS_PAIRS_SALT, q->big};
