@@ -894,60 +894,56 @@ enum {
     RS_CL_WANT_TERMS = 2, /* each token's term number in the pass, into l->term (tokenize_terms.cl) */
 };
 
+/* One argument of a kernel: clSetKernelArg's size and value. */
+typedef struct rs_cl_arg {
+    size_t size;
+    const void *value;
+} rs_cl_arg_t;
+
+#define RS_CL_MEM(m) {sizeof(cl_mem), &(m)}
+#define RS_CL_UINT(u) {sizeof(cl_uint), &(u)}
+
+/* Sets kernel k's n arguments and enqueues it over gc work-items in
+ * groups of lc; on failure *what_out names the step and the kernel. */
+static cl_int rs_cl_launch(rs_lane_t *l, cl_kernel k, const char *const what[2], const rs_cl_arg_t *arg, cl_uint n,
+                           size_t gc, size_t lc, const char **what_out)
+{
+    cl_int e = CL_SUCCESS;
+    for (cl_uint i = 0; i < n; i++)
+        e |= clSetKernelArg(k, i, arg[i].size, arg[i].value);
+    RS_CL_TRY(what[0], e != CL_SUCCESS ? CL_INVALID_KERNEL_ARGS : CL_SUCCESS);
+    RS_CL_TRY(what[1], clEnqueueNDRangeKernel(l->q, k, 1, NULL, &gc, &lc, 0, NULL, NULL));
+    return CL_SUCCESS;
+}
+
 /* The term kernels after rs_tok_compact (tokenize_terms.cl): l->term
- * gets each token's number, l->tstate {numbers, flags}. */
+ * gets each token's number, l->tstate {numbers, flags}. l->tok, free
+ * scratch by now, holds where (from 0) and num (from num_at). */
 static cl_int rs_cl_enqueue_terms(rs_opencl_t *h, rs_lane_t *l, cl_uint nchunks, cl_uint fold_base, size_t gc,
                                   const char **what_out)
 {
     static const cl_uint zero[2] = {0, 0};
+    static const char *const insert[2] = {"clSetKernelArg(rs_terms_insert)", "clEnqueueNDRangeKernel(rs_terms_insert)"};
+    static const char *const number[2] = {"clSetKernelArg(rs_terms_number)", "clEnqueueNDRangeKernel(rs_terms_number)"};
+    static const char *const resolve[2] = {"clSetKernelArg(rs_terms_resolve)",
+                                           "clEnqueueNDRangeKernel(rs_terms_resolve)"};
     const size_t lc = h->chunk_local;
     const cl_uint num_at = (cl_uint)l->cap; /* l->tok holds 4 * cap uints */
     RS_CL_TRY("clEnqueueWriteBuffer(term state)",
               clEnqueueWriteBuffer(l->q, l->tstate, CL_FALSE, 0, sizeof zero, zero, 0, NULL, NULL));
-    cl_kernel k = l->kinsert;
-    cl_uint a = 0;
-    cl_int e = CL_SUCCESS;
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->otok);
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->ofold);
-    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &fold_base);
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->info);
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->prefix);
-    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &nchunks);
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->slots);
-    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &l->mask);
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->term);
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->tok); /* where, then num: this scratch is free by now */
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->tstate);
-    RS_CL_TRY("clSetKernelArg(rs_terms_insert)", e != CL_SUCCESS ? CL_INVALID_KERNEL_ARGS : CL_SUCCESS);
-    RS_CL_TRY("clEnqueueNDRangeKernel(rs_terms_insert)",
-              clEnqueueNDRangeKernel(l->q, k, 1, NULL, &gc, &lc, 0, NULL, NULL));
-
-    k = l->knumber;
-    a = 0;
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->info);
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->prefix);
-    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &nchunks);
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->term);
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->tok);
-    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &num_at);
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->tstate);
-    RS_CL_TRY("clSetKernelArg(rs_terms_number)", e != CL_SUCCESS ? CL_INVALID_KERNEL_ARGS : CL_SUCCESS);
-    RS_CL_TRY("clEnqueueNDRangeKernel(rs_terms_number)",
-              clEnqueueNDRangeKernel(l->q, k, 1, NULL, &gc, &lc, 0, NULL, NULL));
-
-    k = l->kresolve;
-    a = 0;
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->info);
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->prefix);
-    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &nchunks);
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->term);
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->tok);
-    e |= clSetKernelArg(k, a++, sizeof(cl_uint), &num_at);
-    e |= clSetKernelArg(k, a++, sizeof(cl_mem), &l->slots);
-    RS_CL_TRY("clSetKernelArg(rs_terms_resolve)", e != CL_SUCCESS ? CL_INVALID_KERNEL_ARGS : CL_SUCCESS);
-    RS_CL_TRY("clEnqueueNDRangeKernel(rs_terms_resolve)",
-              clEnqueueNDRangeKernel(l->q, k, 1, NULL, &gc, &lc, 0, NULL, NULL));
-    return CL_SUCCESS;
+    const rs_cl_arg_t ai[] = {RS_CL_MEM(l->otok),   RS_CL_MEM(l->ofold), RS_CL_UINT(fold_base), RS_CL_MEM(l->info),
+                              RS_CL_MEM(l->prefix), RS_CL_UINT(nchunks), RS_CL_MEM(l->slots),   RS_CL_UINT(l->mask),
+                              RS_CL_MEM(l->term),   RS_CL_MEM(l->tok),   RS_CL_MEM(l->tstate)};
+    const rs_cl_arg_t an[] = {RS_CL_MEM(l->info), RS_CL_MEM(l->prefix), RS_CL_UINT(nchunks), RS_CL_MEM(l->term),
+                              RS_CL_MEM(l->tok),  RS_CL_UINT(num_at),   RS_CL_MEM(l->tstate)};
+    const rs_cl_arg_t ar[] = {RS_CL_MEM(l->info), RS_CL_MEM(l->prefix), RS_CL_UINT(nchunks), RS_CL_MEM(l->term),
+                              RS_CL_MEM(l->tok),  RS_CL_UINT(num_at),   RS_CL_MEM(l->slots)};
+    cl_int e = rs_cl_launch(l, l->kinsert, insert, ai, sizeof ai / sizeof ai[0], gc, lc, what_out);
+    if (e == CL_SUCCESS)
+        e = rs_cl_launch(l, l->knumber, number, an, sizeof an / sizeof an[0], gc, lc, what_out);
+    if (e == CL_SUCCESS)
+        e = rs_cl_launch(l, l->kresolve, resolve, ar, sizeof ar / sizeof ar[0], gc, lc, what_out);
+    return e;
 }
 
 /* Enqueues the three tokenize kernels on text already written to l->text,

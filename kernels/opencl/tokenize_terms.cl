@@ -33,11 +33,16 @@
  * order (host/scan.c), which the labels do not change.
  */
 
-/* Sub-chunk c's tokens in the compacted output: *first and the count. */
-uint rs_terms_range(__global const uint4 *info, __global const uint2 *prefix, uint c, uint *first)
+/* This work-item's sub-chunk's tokens in the compacted output, [*first,
+ * *first + *n); 0 for a work-item past the last sub-chunk. */
+int rs_terms_chunk(__global const uint4 *info, __global const uint2 *prefix, uint nchunks, uint *first, uint *n)
 {
+    const uint c = (uint)get_global_id(0);
+    if (c >= nchunks)
+        return 0;
     *first = prefix[c].x;
-    return info[c].y;
+    *n = info[c].y;
+    return 1;
 }
 
 int rs_terms_same(__global const rs_cl_token *tok, __global const uchar *fold, uint fold_base, uint a, uint b)
@@ -57,11 +62,9 @@ __kernel void rs_terms_insert(__global const rs_cl_token *tok, __global const uc
                               __global uint *slots, uint mask, __global uint *rep, __global uint *where,
                               __global uint *state)
 {
-    const uint c = (uint)get_global_id(0);
-    if (c >= nchunks)
+    uint first, n;
+    if (!rs_terms_chunk(info, prefix, nchunks, &first, &n))
         return;
-    uint first;
-    const uint n = rs_terms_range(info, prefix, c, &first);
     for (uint i = first; i < first + n; i++) {
         uint s = (uint)tok[i].hash & mask, probes = 0u, found = 0xFFFFFFFFu;
         while (probes <= mask) {
@@ -94,11 +97,9 @@ __kernel void rs_terms_number(__global const uint4 *info, __global const uint2 *
                               __global const uint *rep, __global uint *scratch, uint num_at, __global uint *state)
 {
     __global uint *const num = scratch + num_at;
-    const uint c = (uint)get_global_id(0);
-    if (c >= nchunks)
+    uint first, n;
+    if (!rs_terms_chunk(info, prefix, nchunks, &first, &n))
         return;
-    uint first;
-    const uint n = rs_terms_range(info, prefix, c, &first);
     for (uint i = first; i < first + n; i++)
         if (rep[i] == i)
             num[i] = atomic_inc(&state[0]);
@@ -108,11 +109,9 @@ __kernel void rs_terms_resolve(__global const uint4 *info, __global const uint2 
                                __global uint *rep, __global const uint *scratch, uint num_at, __global uint *slots)
 {
     __global const uint *const where = scratch, *const num = scratch + num_at;
-    const uint c = (uint)get_global_id(0);
-    if (c >= nchunks)
+    uint first, n;
+    if (!rs_terms_chunk(info, prefix, nchunks, &first, &n))
         return;
-    uint first;
-    const uint n = rs_terms_range(info, prefix, c, &first);
     for (uint i = first; i < first + n; i++) {
         const uint r = rep[i];
         if (r == i && where[i] != 0xFFFFFFFFu)

@@ -365,21 +365,34 @@ Test(spans, one_pass_numbers_each_term_once, .timeout = 600)
     free(d.v);
 }
 
-Test(spans, terms_off_gives_no_numbers)
+/* One batch of n spans of up to maxlen bytes through a new handle on the
+ * first device, opened with o, checked with numbered = 0 (kernels.h: the
+ * batch must come back without term numbers); the handle's counters, and
+ * the batch's bytes in *bytes. */
+static rs_opencl_counts_t one_unnumbered_batch(const rs_opencl_opts_t *o, size_t n, size_t maxlen, const char *label,
+                                               size_t *bytes)
 {
     const devs_t d = need_devices();
     uint64_t st = test_seed();
-    const rs_opencl_opts_t o = {.min_device_bytes = 0, .terms = -1};
-    rs_opencl_t *h = open_with(&d.v[0], &o);
+    rs_opencl_t *h = open_with(&d.v[0], o);
     batch_t b;
-    batch_make(&b, &st, 100, 300);
-    cr_expect(check_batch_terms(h, &b, 0, "terms off"));
+    batch_make(&b, &st, n, maxlen);
+    cr_expect(check_batch_terms(h, &b, 0, label));
     const rs_opencl_counts_t c = rs_opencl_counts(h);
-    cr_expect_eq(c.device_calls, 1);
-    cr_expect_eq(c.numbered_calls, 0);
+    *bytes = b.bytes;
     batch_free(&b);
     rs_opencl_close(h);
     free(d.v);
+    return c;
+}
+
+Test(spans, terms_off_gives_no_numbers)
+{
+    const rs_opencl_opts_t o = {.min_device_bytes = 0, .terms = -1};
+    size_t bytes;
+    const rs_opencl_counts_t c = one_unnumbered_batch(&o, 100, 300, "terms off", &bytes);
+    cr_expect_eq(c.device_calls, 1);
+    cr_expect_eq(c.numbered_calls, 0);
 }
 
 Test(spans, a_fault_gives_the_reference_and_a_warning)
@@ -406,18 +419,10 @@ Test(spans, a_fault_gives_the_reference_and_a_warning)
 
 Test(spans, a_short_batch_runs_on_the_cpu)
 {
-    const devs_t d = need_devices();
-    uint64_t st = test_seed();
     const rs_opencl_opts_t o = {.min_device_bytes = 1 << 20};
-    rs_opencl_t *h = open_with(&d.v[0], &o);
-    batch_t b;
-    batch_make(&b, &st, 100, 100);
-    cr_expect(check_batch_terms(h, &b, 0, "short batch"));
-    const rs_opencl_counts_t c = rs_opencl_counts(h);
+    size_t bytes;
+    const rs_opencl_counts_t c = one_unnumbered_batch(&o, 100, 100, "short batch", &bytes);
     cr_expect_eq(c.device_calls, 0);
     cr_expect_eq(c.short_calls, 1);
-    cr_expect_eq(c.short_bytes, b.bytes);
-    batch_free(&b);
-    rs_opencl_close(h);
-    free(d.v);
+    cr_expect_eq(c.short_bytes, bytes);
 }
