@@ -575,6 +575,22 @@ static void rs_cl_build(rs_opencl_t *h, const rs_opencl_opts_t *o)
 /* ------------------------------------------------------------------ */
 /* Handles */
 
+/* A lane's kernels, in the order of rs_lane_kernel_names. */
+#define RS_LANE_KERNELS 6
+static const char *const rs_lane_kernel_names[RS_LANE_KERNELS] = {
+    "rs_tok_chunks", "rs_tok_scan", "rs_tok_compact", "rs_terms_insert", "rs_terms_number", "rs_terms_resolve",
+};
+
+static void rs_lane_kernels(rs_lane_t *l, cl_kernel *k[RS_LANE_KERNELS])
+{
+    k[0] = &l->kchunks;
+    k[1] = &l->kscan;
+    k[2] = &l->kcompact;
+    k[3] = &l->kinsert;
+    k[4] = &l->knumber;
+    k[5] = &l->kresolve;
+}
+
 static void rs_lane_release_buffers(rs_lane_t *l)
 {
     cl_mem *m[] = {&l->text, &l->tok, &l->fold, &l->info,  &l->prefix, &l->totals, &l->otok,
@@ -590,14 +606,9 @@ static void rs_lane_release_buffers(rs_lane_t *l)
 static void rs_lane_free(rs_lane_t *l)
 {
     rs_lane_release_buffers(l);
-    if (l->kchunks)
-        clReleaseKernel(l->kchunks);
-    if (l->kscan)
-        clReleaseKernel(l->kscan);
-    if (l->kcompact)
-        clReleaseKernel(l->kcompact);
-    cl_kernel *k[] = {&l->kinsert, &l->knumber, &l->kresolve};
-    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+    cl_kernel *k[RS_LANE_KERNELS];
+    rs_lane_kernels(l, k);
+    for (size_t i = 0; i < RS_LANE_KERNELS; i++)
         if (*k[i])
             clReleaseKernel(*k[i]);
     if (l->q)
@@ -673,22 +684,10 @@ static cl_int rs_lane_init(rs_opencl_t *h, rs_lane_t *l)
     l->q = clCreateCommandQueue(h->ctx, h->dev, 0, &e);
     if (e != CL_SUCCESS)
         return e;
-    l->kchunks = clCreateKernel(h->prog, "rs_tok_chunks", &e);
-    if (e != CL_SUCCESS)
-        return e;
-    l->kscan = clCreateKernel(h->prog, "rs_tok_scan", &e);
-    if (e != CL_SUCCESS)
-        return e;
-    l->kcompact = clCreateKernel(h->prog, "rs_tok_compact", &e);
-    if (e != CL_SUCCESS)
-        return e;
-    l->kinsert = clCreateKernel(h->prog, "rs_terms_insert", &e);
-    if (e != CL_SUCCESS)
-        return e;
-    l->knumber = clCreateKernel(h->prog, "rs_terms_number", &e);
-    if (e != CL_SUCCESS)
-        return e;
-    l->kresolve = clCreateKernel(h->prog, "rs_terms_resolve", &e);
+    cl_kernel *k[RS_LANE_KERNELS];
+    rs_lane_kernels(l, k);
+    for (size_t i = 0; i < RS_LANE_KERNELS && e == CL_SUCCESS; i++)
+        *k[i] = clCreateKernel(h->prog, rs_lane_kernel_names[i], &e);
     return e;
 }
 
