@@ -2,10 +2,13 @@
  * pool.c - shards, a bounded queue and worker threads (pool.h).
  *
  * DESIGN
- *   One mutex guards the queue (a ring of RS_QUEUE_SHARDS shard pointers),
- *   the closed flag, the count of live workers and the first error; three
- *   condition variables wake workers (not_empty), the reader (not_full) and
- *   rs_pool_finish (done). The reader waits with a timeout so that it can
+ *   One mutex guards the queues (a ring of RS_QUEUE_SHARDS shard pointers
+ *   for each NUMA node the workers are on, one when they are on one or are
+ *   not pinned), the nodes' spare shard buffers, the closed flag, the count
+ *   of live workers and the first error; condition variables wake a node's
+ *   workers (rs_node_t.ready: a shard queued for a node wakes one of its
+ *   idle workers, else an idle worker of another node), the reader
+ *   (not_full) and rs_pool_finish (done). The reader waits with a timeout so that it can
  *   report progress while blocked. Counters read by the progress callback
  *   are relaxed atomics; nothing else is shared between workers. Each
  *   worker pins itself (hwloc_set_cpubind on its own thread) before its
@@ -64,12 +67,42 @@ typedef struct rs_stream {
     int ended; /* no more pieces will come */
 } rs_stream_t;
 
+/* A shard's text buffer on one NUMA node, when the workers span more than
+ * one (rs_pool_t.nnodes > 1): the reader copies each document's text into
+ * it, so that the worker that scans it reads its own node's memory. Kept
+ * for the node's next shard once scanned (rs_node_t.spare), at most
+ * RS_NODE_SPARES a node. */
+typedef struct rs_arena {
+    uint8_t *buf;
+    size_t cap, used;
+    int bound;             /* buf from hwloc_alloc_membind on the node; else malloc */
+    struct rs_arena *next; /* among its node's spares */
+} rs_arena_t;
+
 typedef struct rs_shard {
     rs_doc_t *docs;
     size_t n, cap;
     uint64_t bytes;      /* text bytes held */
     rs_stream_t *stream; /* instead of docs: a document in pieces */
+    unsigned node;       /* the queue (rs_pool_t.node) it goes to */
+    rs_arena_t *arena;   /* its documents' text, or NULL (one node, or out of memory) */
 } rs_shard_t;
+
+/* A NUMA node's queue of shards and its spare buffers, under the pool's
+ * mu. With one node (or unpinned workers) there is one, without buffers. */
+#define RS_NODE_SPARES 2
+typedef struct rs_node {
+    rs_shard_t *queue[RS_QUEUE_SHARDS];
+    size_t qhead, qn;
+    hwloc_nodeset_t set; /* NULL when there is one node */
+    unsigned os_index;
+    pthread_cond_t ready; /* wakes its waiting workers */
+    unsigned idle;        /* its workers waiting */
+    int ready_ok;
+    rs_arena_t *spare;
+    unsigned nspare;
+    uint64_t shards, local; /* queued here; taken by a worker of this node */
+} rs_node_t;
 
 typedef struct rs_worker {
     rs_pool_t *pool;
@@ -81,6 +114,7 @@ typedef struct rs_worker {
     rs_stats_t part; /* the document in pieces being scanned */
     int part_ok;
     hwloc_cpuset_t set; /* one PU, or NULL when not pinning */
+    unsigned node;      /* its NUMA node's queue (rs_pool_t.node) */
     int pinned;
     int pin_errno;
 } rs_worker_t;
@@ -90,11 +124,16 @@ struct rs_pool {
     unsigned nw;
     rs_worker_t *w;
     pthread_mutex_t mu;
-    pthread_cond_t not_empty, not_full, done;
+    pthread_cond_t not_full, done;
     pthread_cond_t piece_ready, piece_taken; /* streams */
     rs_stream_t *stream; /* the reader's open stream, under mu */
-    rs_shard_t *queue[RS_QUEUE_SHARDS];
-    size_t qhead, qn;
+    rs_node_t *node; /* nnodes queues, one per NUMA node of the workers */
+    unsigned nnodes;
+    size_t qn;       /* shards queued, all nodes */
+    unsigned rr;     /* reader only: the worker whose node the next shard is for */
+    uint64_t buffers, bound; /* reader only: shard buffers allocated, and bound to their node */
+    uint64_t live, peak;     /* under mu: shard buffers that exist, and the most at once */
+    int bind_errno;          /* reader only: why the first one could not be bound */
     int closed;
     unsigned alive;
     rs_err_e err; /* first worker error, under mu */
@@ -264,6 +303,146 @@ rs_err_e rs_topology_describe(char *buf, size_t n)
 #undef RS_PUT
     hwloc_topology_destroy(t);
     return RS_OK;
+}
+
+/* --- shards, their buffers and the queues ------------------------------ */
+
+/* A buffer for a shard of node n, a spare one when there is one: the
+ * reader's. NULL when out of memory (the shard's documents then keep their
+ * own text). */
+static rs_arena_t *rs_arena_get(rs_pool_t *p, unsigned n)
+{
+    rs_node_t *nd = &p->node[n];
+    pthread_mutex_lock(&p->mu);
+    rs_arena_t *a = nd->spare;
+    if (a) {
+        nd->spare = a->next;
+        nd->nspare--;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (a) {
+        a->used = 0;
+        a->next = NULL;
+        return a;
+    }
+    if (!(a = calloc(1, sizeof *a)))
+        return NULL;
+    a->cap = (size_t)p->cfg.shard_bytes;
+    errno = 0;
+    a->buf = hwloc_alloc_membind(p->topo, a->cap, nd->set, HWLOC_MEMBIND_BIND,
+                                 HWLOC_MEMBIND_BYNODESET | HWLOC_MEMBIND_STRICT);
+    if (a->buf) {
+        a->bound = 1;
+        p->bound++;
+    } else {
+        if (!p->bind_errno)
+            p->bind_errno = errno ? errno : ENOSYS;
+        a->buf = malloc(a->cap);
+    }
+    if (!a->buf) {
+        free(a);
+        return NULL;
+    }
+    p->buffers++;
+    pthread_mutex_lock(&p->mu);
+    if (++p->live > p->peak)
+        p->peak = p->live;
+    pthread_mutex_unlock(&p->mu);
+    return a;
+}
+
+static void rs_arena_free(rs_pool_t *p, rs_arena_t *a)
+{
+    if (a->bound)
+        hwloc_free(p->topo, a->buf, a->cap);
+    else
+        free(a->buf);
+    free(a);
+}
+
+/* Frees a scanned shard; its buffer becomes a spare of its node (any
+ * thread). */
+static void rs_shard_free(rs_pool_t *p, rs_shard_t *sh)
+{
+    rs_arena_t *a = sh->arena;
+    if (a) {
+        rs_node_t *nd = &p->node[sh->node];
+        pthread_mutex_lock(&p->mu);
+        if (nd->nspare < RS_NODE_SPARES) {
+            a->next = nd->spare;
+            nd->spare = a;
+            nd->nspare++;
+            a = NULL;
+        }
+        p->live -= a != NULL;
+        pthread_mutex_unlock(&p->mu);
+        if (a)
+            rs_arena_free(p, a);
+    }
+    free(sh->docs);
+    free(sh);
+}
+
+/* Frees one of sh's documents, but not its text when that lies in the
+ * shard's buffer. */
+static void rs_shard_doc_free(const rs_shard_t *sh, rs_doc_t *d)
+{
+    if (sh->arena && d->text) {
+        const uintptr_t t = (uintptr_t)d->text, b = (uintptr_t)sh->arena->buf;
+        if (t >= b && t < b + sh->arena->cap)
+            d->text = NULL;
+    }
+    rs_doc_free(d);
+}
+
+/* A new shard for the reader to fill, for the node of the next worker in
+ * turn (so each node gets shards in proportion to its workers), with a
+ * buffer on that node when there is more than one. */
+static rs_shard_t *rs_shard_new(rs_pool_t *p)
+{
+    rs_shard_t *sh = calloc(1, sizeof *sh);
+    if (!sh || p->nnodes < 2)
+        return sh;
+    sh->node = p->w[p->rr].node;
+    p->rr = (p->rr + 1) % p->nw;
+    return sh;
+}
+
+/* Moves doc's text into sh's buffer when it fits (the reader's; the
+ * shard's first document brings its buffer). */
+static void rs_shard_take_text(rs_pool_t *p, rs_shard_t *sh, rs_doc_t *doc)
+{
+    if (p->nnodes < 2 || !doc->len || doc->len > p->cfg.shard_bytes)
+        return; /* one node; nothing to copy; a document read whole that is larger than a shard */
+    if (!sh->arena && !(sh->arena = rs_arena_get(p, sh->node)))
+        return;
+    rs_arena_t *a = sh->arena;
+    if (doc->len > a->cap - a->used)
+        return;
+    memcpy(a->buf + a->used, doc->text, doc->len);
+    free(doc->text);
+    doc->text = a->buf + a->used;
+    const size_t step = (doc->len + 63) & ~(size_t)63; /* each document on its own cache lines */
+    a->used = step < a->cap - a->used ? a->used + step : a->cap;
+}
+
+/* The next shard for a worker of node home, mu held: from its own node's
+ * queue, else from the first other node's with one. NULL when all are
+ * empty. */
+static rs_shard_t *rs_queue_pop(rs_pool_t *p, unsigned home)
+{
+    for (unsigned k = 0; k < p->nnodes; k++) {
+        rs_node_t *nd = &p->node[(home + k) % p->nnodes];
+        if (!nd->qn)
+            continue;
+        rs_shard_t *sh = nd->queue[nd->qhead];
+        nd->qhead = (nd->qhead + 1) % RS_QUEUE_SHARDS;
+        nd->qn--;
+        p->qn--;
+        nd->local += k == 0;
+        return sh;
+    }
+    return NULL;
 }
 
 /* --- workers ----------------------------------------------------------- */
@@ -511,20 +690,22 @@ static void *rs_worker_main(void *arg)
     }
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (p->qn == 0 && !p->closed)
-            pthread_cond_wait(&p->not_empty, &p->mu);
+        rs_node_t *home = &p->node[w->node];
+        while (p->qn == 0 && !p->closed) {
+            home->idle++;
+            pthread_cond_wait(&home->ready, &p->mu);
+            home->idle--;
+        }
         if (p->qn == 0) {
             pthread_mutex_unlock(&p->mu);
             break;
         }
-        rs_shard_t *sh = p->queue[p->qhead];
-        p->qhead = (p->qhead + 1) % RS_QUEUE_SHARDS;
-        p->qn--;
+        rs_shard_t *sh = rs_queue_pop(p, w->node);
         pthread_cond_signal(&p->not_full);
         pthread_mutex_unlock(&p->mu);
         if (sh->stream) {
             rs_worker_stream(w, sh->stream);
-            free(sh);
+            rs_shard_free(p, sh);
             if (p->nw > 1 && rs_stats_entries(&w->st) >= p->flush_entries)
                 rs_worker_flush(w);
             continue;
@@ -546,12 +727,11 @@ static void *rs_worker_main(void *arg)
                 if (e != RS_OK)
                     rs_pool_fail(p, e);
             }
-            rs_doc_free(d);
+            rs_shard_doc_free(sh, d);
             atomic_fetch_add_explicit(&p->docs_done, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&p->bytes_done, bytes, memory_order_relaxed);
         }
-        free(sh->docs);
-        free(sh);
+        rs_shard_free(p, sh);
         if (p->nw > 1 && rs_stats_entries(&w->st) >= p->flush_entries)
             rs_worker_flush(w);
     }
@@ -614,17 +794,33 @@ static void rs_reader_wait(rs_pool_t *p, pthread_cond_t *cv)
     }
 }
 
-/* Queues sh, waiting while the queue is full. Workers keep popping even
+/* Wakes a waiting worker for a shard queued for node n, mu held: one of
+ * that node's, else one of another node's (which will take it from there). */
+static void rs_wake(rs_pool_t *p, unsigned n)
+{
+    for (unsigned k = 0; k < p->nnodes; k++) {
+        rs_node_t *nd = &p->node[(n + k) % p->nnodes];
+        if (nd->idle) {
+            pthread_cond_signal(&nd->ready);
+            return;
+        }
+    }
+}
+
+/* Queues sh, waiting while its node's queue is full. Workers keep popping even
  * after a failure or a cancel (they drop documents), so this never waits
  * for ever. */
 static void rs_queue_push(rs_pool_t *p, rs_shard_t *sh)
 {
+    rs_node_t *nd = &p->node[sh->node];
     pthread_mutex_lock(&p->mu);
-    while (p->qn == RS_QUEUE_SHARDS)
+    while (nd->qn == RS_QUEUE_SHARDS)
         rs_reader_wait(p, &p->not_full);
-    p->queue[(p->qhead + p->qn) % RS_QUEUE_SHARDS] = sh;
+    nd->queue[(nd->qhead + nd->qn) % RS_QUEUE_SHARDS] = sh;
+    nd->qn++;
+    nd->shards++;
     p->qn++;
-    pthread_cond_signal(&p->not_empty);
+    rs_wake(p, sh->node);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -689,11 +885,10 @@ static rs_err_e rs_stream_open(rs_pool_t *p, rs_doc_t *doc)
         p->cur = NULL;
     }
     if (p->cur) { /* empty */
-        free(p->cur->docs);
-        free(p->cur);
+        rs_shard_free(p, p->cur);
         p->cur = NULL;
     }
-    rs_shard_t *sh = calloc(1, sizeof *sh);
+    rs_shard_t *sh = rs_shard_new(p);
     rs_stream_t *s = calloc(1, sizeof *s);
     if (!sh || !s) {
         free(sh);
@@ -736,7 +931,7 @@ rs_err_e rs_pool_add(rs_pool_t *p, rs_doc_t *doc)
         rs_queue_push(p, p->cur);
         p->cur = NULL;
     }
-    if (!p->cur && !(p->cur = calloc(1, sizeof *p->cur))) {
+    if (!p->cur && !(p->cur = rs_shard_new(p))) {
         rs_doc_free(doc);
         return RS_ERR_NOMEM;
     }
@@ -751,6 +946,7 @@ rs_err_e rs_pool_add(rs_pool_t *p, rs_doc_t *doc)
         sh->docs = d;
         sh->cap = cap;
     }
+    rs_shard_take_text(p, sh, doc);
     sh->docs[sh->n++] = *doc;
     memset(doc, 0, sizeof *doc);
     sh->bytes += sh->docs[sh->n - 1].len;
@@ -765,6 +961,64 @@ rs_err_e rs_pool_add(rs_pool_t *p, rs_doc_t *doc)
 }
 
 /* --- start, finish, free ----------------------------------------------- */
+
+/* The NUMA node of a worker's PU: the index of the first node whose PUs
+ * include it, or -1. */
+static int rs_node_of(hwloc_topology_t t, hwloc_const_cpuset_t pu)
+{
+    const int nn = hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_NUMANODE);
+    for (int i = 0; i < nn; i++) {
+        hwloc_obj_t o = hwloc_get_obj_by_type(t, HWLOC_OBJ_NUMANODE, (unsigned)i);
+        if (o && o->cpuset && hwloc_bitmap_isincluded(pu, o->cpuset))
+            return i;
+    }
+    return -1;
+}
+
+/* One queue per NUMA node the pinned workers are on, and each worker's,
+ * when they are on more than one; else one queue for all. -1 when out of
+ * memory. */
+static int rs_pool_nodes(rs_pool_t *p)
+{
+    int *of = calloc(p->nw, sizeof *of), *slot = NULL;
+    const int nn = p->have_topo ? hwloc_get_nbobjs_by_type(p->topo, HWLOC_OBJ_NUMANODE) : 0;
+    if (!of)
+        return -1;
+    unsigned used = 0;
+    if (nn > 1 && (slot = malloc((size_t)nn * sizeof *slot)) != NULL) {
+        for (int i = 0; i < nn; i++)
+            slot[i] = -1;
+        for (unsigned i = 0; i < p->nw; i++) {
+            const int k = p->w[i].set ? rs_node_of(p->topo, p->w[i].set) : -1;
+            if (k < 0) { /* a worker without a node: one queue for all */
+                used = 0;
+                break;
+            }
+            if (slot[k] < 0)
+                slot[k] = (int)used++;
+            of[i] = slot[k];
+        }
+    }
+    const unsigned nodes = used > 1 ? used : 1;
+    int bad = !(p->node = calloc(nodes, sizeof *p->node));
+    if (!bad)
+        p->nnodes = nodes;
+    for (unsigned i = 0; i < p->nw; i++)
+        p->w[i].node = p->nnodes > 1 ? (unsigned)of[i] : 0;
+    for (int k = 0; !bad && p->nnodes > 1 && k < nn; k++) {
+        if (slot[k] < 0)
+            continue;
+        hwloc_obj_t o = hwloc_get_obj_by_type(p->topo, HWLOC_OBJ_NUMANODE, (unsigned)k);
+        rs_node_t *nd = &p->node[slot[k]];
+        nd->os_index = o->os_index;
+        bad = !(nd->set = hwloc_bitmap_dup(o->nodeset));
+    }
+    for (unsigned n = 0; !bad && n < p->nnodes; n++)
+        bad = !(p->node[n].ready_ok = pthread_cond_init(&p->node[n].ready, NULL) == 0);
+    free(of);
+    free(slot);
+    return bad ? -1 : 0;
+}
 
 rs_err_e rs_pool_start(rs_pool_t **out, const rs_pool_cfg_t *cfg, rs_error_t *err)
 {
@@ -792,7 +1046,6 @@ rs_err_e rs_pool_start(rs_pool_t **out, const rs_pool_cfg_t *cfg, rs_error_t *er
         free(p);
         return rs_error_set(err, RS_ERR_INTERNAL, "cannot create a mutex");
     }
-    pthread_cond_init(&p->not_empty, NULL);
     pthread_cond_init(&p->not_full, NULL);
     pthread_cond_init(&p->done, NULL);
     pthread_cond_init(&p->piece_ready, NULL);
@@ -844,6 +1097,8 @@ rs_err_e rs_pool_start(rs_pool_t **out, const rs_pool_cfg_t *cfg, rs_error_t *er
             w->part_ok = 1;
     }
     free(sets); /* the sets themselves now belong to the workers */
+    if (e == RS_OK && rs_pool_nodes(p) != 0)
+        e = rs_error_set(err, RS_ERR_NOMEM, "out of memory");
     for (unsigned i = 0; i < p->nw && e == RS_OK; i++) {
         pthread_mutex_lock(&p->mu);
         p->alive++;
@@ -870,7 +1125,9 @@ static void rs_pool_join(rs_pool_t *p)
 {
     pthread_mutex_lock(&p->mu);
     p->closed = 1;
-    pthread_cond_broadcast(&p->not_empty);
+    for (unsigned n = 0; n < p->nnodes; n++)
+        if (p->node[n].ready_ok)
+            pthread_cond_broadcast(&p->node[n].ready);
     while (p->alive > 0)
         rs_reader_wait(p, &p->done);
     pthread_mutex_unlock(&p->mu);
@@ -887,10 +1144,8 @@ rs_err_e rs_pool_finish(rs_pool_t *p, rs_stats_t *into, rs_strlist_t *warnings, 
     if (p->cur) {
         if (p->cur->n)
             rs_queue_push(p, p->cur);
-        else {
-            free(p->cur->docs);
-            free(p->cur);
-        }
+        else
+            rs_shard_free(p, p->cur);
         p->cur = NULL;
     }
     rs_pool_join(p);
@@ -902,6 +1157,14 @@ rs_err_e rs_pool_finish(rs_pool_t *p, rs_stats_t *into, rs_strlist_t *warnings, 
         char msg[256];
         snprintf(msg, sizeof msg, "worker %u of %u not pinned to a PU (%s); it runs where the system puts it", i + 1,
                  p->nw, strerror(w->pin_errno));
+        if (rs_strlist_push(warnings, msg, strlen(msg)) < 0)
+            return rs_error_set(err, RS_ERR_NOMEM, "out of memory");
+    }
+    if (p->buffers > p->bound) {
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "%llu of %llu shard buffers not bound to their NUMA node (%s); they lie where the system puts them",
+                 (unsigned long long)(p->buffers - p->bound), (unsigned long long)p->buffers, strerror(p->bind_errno));
         if (rs_strlist_push(warnings, msg, strlen(msg)) < 0)
             return rs_error_set(err, RS_ERR_NOMEM, "out of memory");
     }
@@ -927,24 +1190,38 @@ void rs_pool_free(rs_pool_t *p)
         rs_stream_cut(p);
     if (p->sync_ok && p->w)
         rs_pool_join(p);
-    for (size_t i = 0; i < p->qn; i++) {
-        rs_shard_t *sh = p->queue[(p->qhead + i) % RS_QUEUE_SHARDS];
-        if (sh->stream) {
-            for (size_t j = 0; j < sh->stream->qn; j++)
-                rs_doc_free(&sh->stream->q[(sh->stream->qh + j) % RS_STREAM_PIECES]);
-            free(sh->stream);
+    for (unsigned n = 0; n < p->nnodes; n++) {
+        rs_node_t *nd = &p->node[n];
+        for (; nd->qn; nd->qhead = (nd->qhead + 1) % RS_QUEUE_SHARDS, nd->qn--) {
+            rs_shard_t *sh = nd->queue[nd->qhead];
+            if (sh->stream) {
+                for (size_t j = 0; j < sh->stream->qn; j++)
+                    rs_doc_free(&sh->stream->q[(sh->stream->qh + j) % RS_STREAM_PIECES]);
+                free(sh->stream);
+            }
+            for (size_t j = 0; j < sh->n; j++)
+                rs_shard_doc_free(sh, &sh->docs[j]);
+            rs_shard_free(p, sh);
         }
-        for (size_t j = 0; j < sh->n; j++)
-            rs_doc_free(&sh->docs[j]);
-        free(sh->docs);
-        free(sh);
     }
     if (p->cur) {
         for (size_t j = 0; j < p->cur->n; j++)
-            rs_doc_free(&p->cur->docs[j]);
-        free(p->cur->docs);
-        free(p->cur);
+            rs_shard_doc_free(p->cur, &p->cur->docs[j]);
+        rs_shard_free(p, p->cur);
     }
+    for (unsigned n = 0; n < p->nnodes; n++) {
+        rs_node_t *nd = &p->node[n];
+        while (nd->spare) {
+            rs_arena_t *a = nd->spare;
+            nd->spare = a->next;
+            rs_arena_free(p, a);
+        }
+        if (nd->ready_ok)
+            pthread_cond_destroy(&nd->ready);
+        if (nd->set)
+            hwloc_bitmap_free(nd->set);
+    }
+    free(p->node);
     for (unsigned i = 0; p->w && i < p->nw; i++) {
         rs_scanner_free(&p->w[i].sc);
         rs_stats_free(&p->w[i].st);
@@ -962,7 +1239,6 @@ void rs_pool_free(rs_pool_t *p)
         pthread_mutex_destroy(&p->part_mu[i]);
     if (p->sync_ok) {
         pthread_mutex_destroy(&p->mu);
-        pthread_cond_destroy(&p->not_empty);
         pthread_cond_destroy(&p->not_full);
         pthread_cond_destroy(&p->done);
         pthread_cond_destroy(&p->piece_ready);
@@ -992,6 +1268,19 @@ void rs_pool_pieces(const rs_pool_t *p, uint64_t *docs, uint64_t *pieces)
 uint64_t rs_pool_dropped(const rs_pool_t *p)
 {
     return atomic_load(&((rs_pool_t *)p)->dropped);
+}
+
+void rs_pool_numa(const rs_pool_t *p, rs_numa_use_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->nodes = p->nnodes;
+    for (unsigned n = 0; p->nnodes > 1 && n < p->nnodes; n++) {
+        out->shards += p->node[n].shards;
+        out->local += p->node[n].local;
+    }
+    out->buffers = p->buffers;
+    out->bound = p->bound;
+    out->peak = p->peak;
 }
 
 int rs_pool_pinned(const rs_pool_t *p)

@@ -17,7 +17,9 @@
  *   the read-only scan configuration (matchers, headings, kernels).
  *   Memory: the queue holds one shard, so at most workers + 2 shards exist
  *   (one per worker, one queued, one being filled): rs_pool_add blocks while
- *   the queue is full. A document larger than a shard comes in pieces
+ *   the queue is full. With workers on N > 1 NUMA nodes there is one queue a
+ *   node, so workers + 1 + N, and each node keeps at most 2 spare shard
+ *   buffers. A document larger than a shard comes in pieces
  *   (pieces.h) through a stream: the reader queues one shard that stands
  *   for the whole document, and the worker that pops it takes the pieces
  *   one by one, in order, from the stream's own queue of RS_STREAM_PIECES,
@@ -39,7 +41,14 @@
  *   (taskset, a batch system, mpirun --bind-to), so workers are counted and
  *   placed inside them; they are spread with hwloc_distrib and each binds
  *   itself to one PU (hwloc_bitmap_singlify); failing to bind is a
- *   warning, not an error.
+ *   warning, not an error. When the workers' PUs lie on more than one NUMA
+ *   node, each node has its own queue and its own shard buffers
+ *   (hwloc_alloc_membind on the node): the reader gives each new shard to
+ *   the node of the next worker in turn and copies each document's text
+ *   into the shard's buffer, so a worker reads its own node's memory; a
+ *   worker takes from its node's queue first and from another's rather
+ *   than wait. Documents in pieces, and documents read whole that are
+ *   larger than a shard, keep the reader's memory.
  *   Stopping: when *cancel becomes nonzero, workers finish the document in
  *   hand and drop the rest (counted in rs_pool_dropped); the reader stops
  *   feeding. Out of memory in a worker stops the pool the same way and is
@@ -117,6 +126,20 @@ uint64_t rs_pool_shard_bytes(const rs_pool_t *p);
 void rs_pool_pieces(const rs_pool_t *p, uint64_t *docs, uint64_t *pieces);
 /* Documents read but not scanned because of a cancel. */
 uint64_t rs_pool_dropped(const rs_pool_t *p);
+/* Where shards went when the pinned workers are on more than one NUMA
+ * node: nodes is how many (1: one queue, no placement, the rest 0);
+ * shards were queued for a node in proportion to its workers, local of
+ * them were scanned by one of its workers (the others were taken by an
+ * idle worker of another node); buffers is how many shard buffers were
+ * allocated, bound how many of them on their node (the rest are plain
+ * memory, binding failed), peak the most that existed at once (a node
+ * keeps 2 spares; one freed when its node has them is allocated again
+ * later). Call after rs_pool_finish. Can't fail. */
+typedef struct rs_numa_use {
+    unsigned nodes;
+    uint64_t shards, local, buffers, bound, peak;
+} rs_numa_use_t;
+void rs_pool_numa(const rs_pool_t *p, rs_numa_use_t *out);
 /* 1 when every worker was bound to a PU. */
 int rs_pool_pinned(const rs_pool_t *p);
 /* One-line hardware summary ("1 package, 2 cores, 2 PUs, 1 NUMA node"). */

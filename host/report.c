@@ -569,6 +569,11 @@ rs_err_e rs_report_json(FILE *f, const rs_report_view_t *v, const rs_run_info_t 
     fprintf(f, ", \"pinned\": %s, \"shard_bytes\": %" PRIu64 ", \"partial\": %s", run->pinned ? "true" : "false",
             run->shard_bytes, run->partial ? "true" : "false");
     fprintf(f, ", \"split\": {\"documents\": %" PRIu64 ", \"pieces\": %" PRIu64 "}", run->split_docs, run->pieces);
+    if (run->numa_nodes > 1)
+        fprintf(f,
+                ", \"numa\": {\"nodes\": %u, \"shards\": %" PRIu64 ", \"local\": %" PRIu64 ", \"buffers\": %" PRIu64
+                ", \"bound\": %" PRIu64 "}",
+                run->numa_nodes, run->numa_shards, run->numa_local, run->numa_buffers, run->numa_bound);
     if (run->device)
         fprintf(f,
                 ", \"device\": {\"calls\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"cpu_bytes\": %" PRIu64

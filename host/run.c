@@ -122,6 +122,13 @@ rs_err_e rs_scan_run(const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t 
     res->run.shard_bytes = rs_pool_shard_bytes(ctx.pool);
     rs_pool_pieces(ctx.pool, &res->run.split_docs, &res->run.pieces);
     res->run.pinned = rs_pool_pinned(ctx.pool);
+    rs_numa_use_t nu;
+    rs_pool_numa(ctx.pool, &nu);
+    res->run.numa_nodes = nu.nodes;
+    res->run.numa_shards = nu.shards;
+    res->run.numa_local = nu.local;
+    res->run.numa_buffers = nu.buffers;
+    res->run.numa_bound = nu.bound;
     res->run.partial = cut || rs_pool_dropped(ctx.pool) > 0;
     rs_pool_free(ctx.pool);
     if (e != RS_OK)

@@ -34,7 +34,16 @@ determinism)
     done
     [ "$(head -1 "$tmp/csv/speakers.csv")" = "speaker,turns,tokens,share,questions,documents" ] || fail "speakers.csv header"
     [ "$(grep -c '' "$tmp/csv/speakers.csv")" = "$(( $(jq_py "$tmp/a.json" 'len(d["speakers"])') + 1 ))" ] || fail "speakers.csv rows"
-    ok "byte-identical reruns; 13 CSV tables"
+    # Workers on two NUMA nodes (hwloc's synthetic topology stands in for such a machine): a
+    # queue and shard buffers per node, the same report.
+    for j in 2 4; do
+        HWLOC_SYNTHETIC="node:2 core:2 pu:1" "$rostrum" scan "$src/sample/transcripts" "${lex[@]}" -j $j --shard-size 4K \
+            --json "$tmp/n.json" --quiet || fail "two NUMA nodes, -j $j: exit $?"
+        validate "$tmp/n.json"
+        cmp -s <(norun "$tmp/a.json") <(norun "$tmp/n.json") || fail "two NUMA nodes, -j $j: report differs"
+        [ "$(jq_py "$tmp/n.json" 'd["run"]["numa"]["nodes"]')" = 2 ] || fail "two NUMA nodes, -j $j: run $(jq_py "$tmp/n.json" 'd["run"]')"
+    done
+    ok "byte-identical reruns; 13 CSV tables; the same report on two NUMA nodes ($(jq_py "$tmp/n.json" 'd["run"]["numa"]'))"
     ;;
 binding)
     # A process bound to one CPU (taskset, a batch system, mpirun --bind-to) counts and pins

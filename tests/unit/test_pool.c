@@ -546,3 +546,97 @@ Test(pool, topology_and_pinning)
     /* binding may be refused (containers); then it is a warning, not an error */
     fprintf(stderr, "test_pool: workers %s pinned on %s\n", run.pinned ? "were" : "were not", run.topology);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Two NUMA nodes: hwloc's synthetic topology stands in for a machine that  */
+/* has them (hwloc binds nothing on it, and says it did).                   */
+
+#define TWO_NODES "node:2 core:2 pu:1"
+
+/* Shards queued per node, their text copied into buffers of that node, and
+ * workers that take another node's shard when idle: the report is that of
+ * one worker on one node, for any -j and shard size. */
+Test(pool, fixtures_identical_with_shards_on_two_numa_nodes)
+{
+    const char *paths[] = {FMTDIR, SAMPLEDIR};
+    char *want = report(paths, 2, (run_cfg_t){1, 0, 1, 0}, NULL);
+    cr_assert_eq(setenv("HWLOC_SYNTHETIC", TWO_NODES, 1), 0);
+    static const uint64_t shards[] = {4096, 16384, 0};
+    for (unsigned j = 1; j <= 4; j++)
+        for (size_t s = 0; s < sizeof shards / sizeof shards[0]; s++) {
+            rs_run_info_t run;
+            char *got = report(paths, 2, (run_cfg_t){j, shards[s], 1, 0}, &run);
+            cr_expect_str_eq(got, want, "two nodes, -j %u --shard-size %llu differs from -j 1", j,
+                             (unsigned long long)shards[s]);
+            cr_expect(strstr(run.topology, "2 NUMA nodes") != NULL, "%s", run.topology);
+            if (j == 1) { /* hwloc_distrib puts one worker on one node */
+                cr_expect_eq(run.numa_nodes, 1);
+            } else {
+                cr_expect_eq(run.numa_nodes, 2, "-j %u: %u nodes", j, run.numa_nodes);
+                cr_expect_gt(run.numa_shards, 0);
+                cr_expect_leq(run.numa_local, run.numa_shards);
+                cr_expect_gt(run.numa_buffers, 0);
+                cr_expect_leq(run.numa_bound, run.numa_buffers);
+            }
+            free(got);
+        }
+    unsetenv("HWLOC_SYNTHETIC");
+    free(want);
+}
+
+/* The pool fed directly on two nodes: each node gets its share of the
+ * shards, every document is counted once, the buffers are reused (a few a
+ * node at once, not one a shard), and documents read but not scanned stay
+ * within (workers + 1 + nodes) shards. */
+Test(pool, two_numa_nodes_share_the_shards_and_reuse_buffers)
+{
+    cr_assert_eq(setenv("HWLOC_SYNTHETIC", TWO_NODES, 1), 0);
+    env_t e;
+    env_init(&e);
+    watch_t w = {0};
+    const uint64_t shard = 4096;
+    rs_pool_cfg_t pc = {.workers = 4,
+                        .shard_bytes = shard,
+                        .pin = 1,
+                        .scan = &e.scan,
+                        .progress = on_progress,
+                        .progress_ctx = &w,
+                        .progress_interval = 1e-9};
+    rs_pool_t *p;
+    rs_error_t err = {0};
+    cr_assert_eq(rs_pool_start(&p, &pc, &err), RS_OK, "%s", err.msg);
+    /* documents of every size up to a shard, and one larger than a shard
+     * (read whole: it keeps its own memory) */
+    for (unsigned i = 0; i < 2000; i++) {
+        rs_doc_t d;
+        make_doc(&d, i, i == 1000 ? 3 * shard : 100 + (i * 37) % 1900);
+        cr_assert_eq(rs_pool_add(p, &d), RS_OK);
+    }
+    rs_stats_t st;
+    cr_assert_eq(rs_stats_init(&st, 0, 0, 0, 0), RS_OK);
+    rs_strlist_t warn = {0};
+    cr_assert_eq(rs_pool_finish(p, &st, &warn, &err), RS_OK, "%s", err.msg);
+    cr_expect_eq(st.documents, 2000);
+    rs_numa_use_t nu;
+    rs_pool_numa(p, &nu);
+    cr_expect_eq(nu.nodes, 2);
+    cr_expect_gt(nu.shards, 300, "%llu shards", (unsigned long long)nu.shards);
+    cr_expect_leq(nu.local, nu.shards);
+    cr_expect_gt(nu.buffers, 0);
+    cr_expect_leq(nu.buffers, nu.shards);
+    /* in shards (a worker's each, one queued a node, one being filled) or spare (2 a node) */
+    cr_expect_leq(nu.peak, 4 + 2 + 1 + 2 * 2, "%llu buffers at once", (unsigned long long)nu.peak);
+    const uint64_t bound = (4 + 1 + 2) * (3 * shard + 64);
+    cr_expect_leq(w.max_held, bound, "held %llu bytes, bound %llu", (unsigned long long)w.max_held,
+                  (unsigned long long)bound);
+    fprintf(stderr,
+            "test_pool: two nodes: %llu shards, %llu taken by their own node; %llu buffers, %llu bound, at most %llu "
+            "at once; at most %llu bytes held\n",
+            (unsigned long long)nu.shards, (unsigned long long)nu.local, (unsigned long long)nu.buffers,
+            (unsigned long long)nu.bound, (unsigned long long)nu.peak, (unsigned long long)w.max_held);
+    rs_pool_free(p);
+    rs_stats_free(&st);
+    rs_strlist_free(&warn);
+    env_free(&e);
+    unsetenv("HWLOC_SYNTHETIC");
+}
