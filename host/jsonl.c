@@ -388,6 +388,7 @@ rs_err_e rs_jsonl_split(const rs_doc_t *d, const rs_jsonl_keys_t *keys, rs_doc_t
     *nout = 0;
     *warning = NULL;
     const char *tkey = keys->text ? keys->text : RS_JSONL_TEXT_KEY;
+    const int per_line = keys->doc && strcmp(keys->doc, RS_JSONL_DOC_LINE) == 0;
     json_tokener *tok = json_tokener_new_ex(RS_JSON_DEPTH);
     if (!tok)
         return RS_ERR_NOMEM;
@@ -430,9 +431,14 @@ rs_err_e rs_jsonl_split(const rs_doc_t *d, const rs_jsonl_keys_t *keys, rs_doc_t
             continue;
         }
         size_t vlen = 0;
-        const char *v = rs_speaker_of(o, keys->doc, &vlen);
-        if (!v)
+        char num[24];
+        const char *v;
+        if (per_line) {
+            vlen = (size_t)snprintf(num, sizeof num, "%zu", line);
+            v = num;
+        } else if (!(v = rs_speaker_of(o, keys->doc, &vlen))) {
             v = "", vlen = 0;
+        }
         int created;
         const int64_t id = rs_dict_put(&names, v, vlen, rs_hash64(v, vlen), &created);
         json_object_put(o);

@@ -35,8 +35,13 @@
 typedef struct rs_jsonl_keys {
     const char *text;
     const char *speaker;
-    const char *doc; /* lines are grouped into documents by this key's value */
+    const char *doc; /* lines are grouped into documents by this key's value,
+                      * or each line is one (RS_JSONL_DOC_LINE) */
 } rs_jsonl_keys_t;
+
+/* The doc "key" that makes each line its own document, file.jsonl#N for
+ * line N: exports with one whole transcript per line and no id field. */
+#define RS_JSONL_DOC_LINE "@line"
 
 /* RS_FORMAT_JSONL or RS_FORMAT_WHISPER when the extension (.jsonl, .ndjson,
  * .json) or the content (a JSON object on the first line; "{" and a
@@ -57,7 +62,8 @@ rs_err_e rs_jsonl_parse_piece(rs_doc_t *d, rs_format_e f, rs_carry_t *carry, rs_
 /* Groups the lines of a JSON Lines document d by the value of keys->doc
  * (which must be set) into new documents named "path#value" (lines without
  * the key: "path"), in order of first appearance, each holding its lines in
- * order. Bad lines are left out and described, with their line numbers, in
+ * order; with keys->doc RS_JSONL_DOC_LINE, each line into its own document
+ * "path#N", N its line number in the file (blank lines count). Bad lines are left out and described, with their line numbers, in
  * *warning (malloc'd; NULL when none). The first group is also charged the
  * bytes of blank and bad lines, so the groups' bytes add up to d->bytes.
  * d is left untouched. On RS_ERR_NOMEM nothing is returned. *n may be 0. */

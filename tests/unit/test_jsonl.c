@@ -353,6 +353,40 @@ Test(jsonl, split_by_doc_key)
     rs_doc_free(&d);
 }
 
+/* One whole transcript per line, no id: --jsonl-doc @line. */
+Test(jsonl, one_document_per_line)
+{
+    static const char text[] = "{\"text\": \"First episode. Hello there.\", \"speaker\": \"Ann\"}\n"
+                               "\n"
+                               "{\"text\": \"Second episode. Hello again.\"}\n"
+                               "{\"text\": \"broken\"\n"
+                               "{\"text\": \"Third, hello.\", \"speaker\": \"Bo\"}";
+    rs_doc_t d;
+    doc_from(&d, "t.jsonl", text, sizeof text - 1);
+    const rs_jsonl_keys_t keys = {.doc = RS_JSONL_DOC_LINE};
+    d.jsonl = &keys;
+    rs_doc_t *sub = NULL;
+    size_t n = 0;
+    char *warning = NULL;
+    cr_assert_eq(rs_jsonl_split(&d, &keys, &sub, &n, &warning), RS_OK);
+    cr_assert_eq(n, 3);
+    cr_expect_str_eq(sub[0].path, "t.jsonl#1");
+    cr_expect_str_eq(sub[1].path, "t.jsonl#3", "line numbers count the blank line");
+    cr_expect_str_eq(sub[2].path, "t.jsonl#5");
+    cr_expect_eq(sub[0].bytes + sub[1].bytes + sub[2].bytes, d.bytes, "bytes add up");
+    cr_assert_not_null(warning);
+    cr_expect(strstr(warning, "line 4 ("), "%s", warning);
+    rs_error_t err = {0};
+    cr_assert_eq(rs_doc_parse(&sub[2], RS_FORMAT_AUTO, &heads, &err), RS_OK);
+    cr_assert_eq(sub[2].nseg, 1);
+    expect_seg(&sub[2], 0, "Bo", 1, "Third, hello.", -1);
+    for (size_t i = 0; i < n; i++)
+        rs_doc_free(&sub[i]);
+    free(sub);
+    free(warning);
+    rs_doc_free(&d);
+}
+
 Test(jsonl, scan_with_doc_key)
 {
     const char *paths[] = {FMTDIR "episodes.jsonl"};
