@@ -68,6 +68,25 @@ binding)
     [ -z "$masks" ] || [ "$masks" = "$want" ] || fail "threads ran outside CPU $last: masks $masks"
     ok "bound to CPU $last of $ncpu: 1 worker, pinned there, topology $(jq_py "$tmp/b.json" 'd["run"]["topology"]')"
     ;;
+gen_corpus)
+    # bench/gen_corpus: the same seed and size give the same bytes, another seed others, and
+    # rostrum takes every document of it.
+    gen=$extra
+    "$gen" --size 2M --seed 3 --out "$tmp/a.tar" 2> "$tmp/gen.err" || fail "gen_corpus: exit $?"
+    "$gen" --size 2M --seed 3 > "$tmp/b.tar" 2> /dev/null || fail "gen_corpus to stdout: exit $?"
+    "$gen" --size 2M --seed 4 --out "$tmp/c.tar" 2> /dev/null || fail "gen_corpus --seed 4: exit $?"
+    cmp -s "$tmp/a.tar" "$tmp/b.tar" || fail "two runs with seed 3 differ"
+    ! cmp -s "$tmp/a.tar" "$tmp/c.tar" || fail "seeds 3 and 4 give the same bytes"
+    [ "$(stat -c %s "$tmp/a.tar")" -ge $((2 << 20)) ] || fail "smaller than --size 2M"
+    total=$(sed -n 's/^gen_corpus: \([0-9]*\) documents.*/\1/p' "$tmp/gen.err")
+    [ "$(tar -tf "$tmp/a.tar" | grep -c '')" = "$total" ] || fail "tar lists $(tar -tf "$tmp/a.tar" | grep -c '') members, gen_corpus said $total"
+    "$rostrum" scan "$tmp/a.tar" "${lex[@]}" --json "$tmp/r.json" --quiet || fail "scan: exit $?"
+    validate "$tmp/r.json"
+    [ "$(jq_py "$tmp/r.json" 'd["corpus"]["documents"]')" = "$total" ] || fail "documents $(jq_py "$tmp/r.json" 'd["corpus"]["documents"]') of $total"
+    [ "$(jq_py "$tmp/r.json" 'len(d["corpus"]["skipped"])')" = 0 ] || fail "skipped: $(jq_py "$tmp/r.json" 'd["corpus"]["skipped"]')"
+    "$gen" --no-such-flag 2> "$tmp/err"; [ $? = 2 ] && grep -q '^usage: gen_corpus' "$tmp/err" || fail "a bad flag: no usage, exit 2"
+    ok "seed 3 twice: the same $(stat -c %s "$tmp/a.tar") bytes; seed 4 differs; $total documents scanned, none skipped"
+    ;;
 stdin)
     f="$src/sample/transcripts/council-debate.txt"
     "$rostrum" scan "$f" --json "$tmp/a.json" --quiet || fail "exit $?"
