@@ -205,9 +205,13 @@ static unsigned rs_online_cpus(void)
 /* Loads the machine's topology, cut down to the PUs this process may run
  * on (its binding: taskset, a batch system, mpirun's --bind-to), so that
  * workers are counted and pinned inside them and two processes bound
- * apart never pin their workers to the same cores. 0 on success. */
-static int rs_topology_load_bound(hwloc_topology_t *out)
+ * apart never pin their workers to the same cores. When it was cut down
+ * and whole is not NULL, whole[0..n) gets the machine's PUs before the
+ * cut (a list, "0-15"); else whole is left empty. 0 on success. */
+static int rs_topology_load_bound(hwloc_topology_t *out, char *whole, size_t n)
 {
+    if (whole && n)
+        whole[0] = '\0';
     hwloc_topology_t t;
     if (hwloc_topology_init(&t) != 0)
         return -1;
@@ -216,10 +220,14 @@ static int rs_topology_load_bound(hwloc_topology_t *out)
         return -1;
     }
     hwloc_bitmap_t bound = hwloc_bitmap_alloc();
+    hwloc_const_cpuset_t all = hwloc_topology_get_topology_cpuset(t);
     if (bound && hwloc_get_cpubind(t, bound, HWLOC_CPUBIND_PROCESS) == 0 && !hwloc_bitmap_iszero(bound)
-        && !hwloc_bitmap_isincluded(hwloc_topology_get_topology_cpuset(t), bound)
-        && hwloc_bitmap_intersects(bound, hwloc_topology_get_topology_cpuset(t)))
-        hwloc_topology_restrict(t, bound, 0); /* on failure the topology is left whole */
+        && !hwloc_bitmap_isincluded(all, bound) && hwloc_bitmap_intersects(bound, all)) {
+        char list[128] = "";
+        hwloc_bitmap_list_snprintf(list, sizeof list, all);
+        if (hwloc_topology_restrict(t, bound, 0) == 0 && whole && n) /* on failure the topology is left whole */
+            snprintf(whole, n, "%s", list);
+    }
     hwloc_bitmap_free(bound);
     *out = t;
     return 0;
@@ -229,7 +237,7 @@ unsigned rs_default_workers(void)
 {
     hwloc_topology_t t;
     unsigned n = 0;
-    if (rs_topology_load_bound(&t) == 0) {
+    if (rs_topology_load_bound(&t, NULL, 0) == 0) {
         n = rs_count(t, HWLOC_OBJ_CORE);
         if (!n)
             n = rs_count(t, HWLOC_OBJ_PU);
@@ -253,12 +261,8 @@ static void rs_size_str(char *buf, size_t n, uint64_t b)
 rs_err_e rs_topology_describe(char *buf, size_t n)
 {
     hwloc_topology_t t;
-    if (hwloc_topology_init(&t) != 0) {
-        snprintf(buf, n, "topology: unknown (hwloc could not start)\n");
-        return RS_ERR_UNSUPPORTED;
-    }
-    if (hwloc_topology_load(t) != 0) {
-        hwloc_topology_destroy(t);
+    char whole[128];
+    if (rs_topology_load_bound(&t, whole, sizeof whole) != 0) {
         snprintf(buf, n, "topology: unknown (hwloc could not load the topology)\n");
         return RS_ERR_UNSUPPORTED;
     }
@@ -273,6 +277,12 @@ rs_err_e rs_topology_describe(char *buf, size_t n)
     } while (0)
     rs_topology_line(t, line, sizeof line);
     RS_PUT("topology: %s\n", line);
+    if (whole[0]) {
+        char mine[128] = "";
+        hwloc_bitmap_list_snprintf(mine, sizeof mine, hwloc_topology_get_topology_cpuset(t));
+        RS_PUT("  this process is bound to PUs %s of the machine's %s: the topology above, as a scan uses it\n", mine,
+               whole);
+    }
     const unsigned nn = rs_count(t, HWLOC_OBJ_NUMANODE);
     for (unsigned i = 0; i < nn; i++) {
         hwloc_obj_t o = hwloc_get_obj_by_type(t, HWLOC_OBJ_NUMANODE, i);
@@ -1030,7 +1040,7 @@ rs_err_e rs_pool_start(rs_pool_t **out, const rs_pool_cfg_t *cfg, rs_error_t *er
         p->cfg.shard_bytes = RS_DEFAULT_SHARD_BYTES;
     p->t0 = p->last_progress = rs_clock();
     snprintf(p->topology, sizeof p->topology, "unknown (hwloc could not load the topology)");
-    if (rs_topology_load_bound(&p->topo) == 0) {
+    if (rs_topology_load_bound(&p->topo, NULL, 0) == 0) {
         p->have_topo = 1;
         rs_topology_line(p->topo, p->topology, sizeof p->topology);
     }

@@ -150,7 +150,9 @@ const char *rs_pool_topology(const rs_pool_t *p);
 unsigned rs_default_workers(void);
 
 /* The machine as hwloc sees it, several lines of text (packages, cores,
- * PUs, NUMA nodes with memory, caches), written into buf. Returns
+ * PUs, NUMA nodes with memory, caches), written into buf: cut down to the
+ * PUs this process is bound to, as a scan uses it (rs_pool_start), with a
+ * line naming them and the machine's when it is bound. Returns
  * RS_ERR_UNSUPPORTED when hwloc cannot load the topology (buf then says
  * so). */
 rs_err_e rs_topology_describe(char *buf, size_t n);

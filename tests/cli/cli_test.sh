@@ -66,7 +66,13 @@ binding)
     want=$(printf '%x' $((1 << last)))
     [ -n "$masks" ] || echo "note [$case_name]: the scan ended before its threads were looked at"
     [ -z "$masks" ] || [ "$masks" = "$want" ] || fail "threads ran outside CPU $last: masks $masks"
-    ok "bound to CPU $last of $ncpu: 1 worker, pinned there, topology $(jq_py "$tmp/b.json" 'd["run"]["topology"]')"
+    # rostrum devices shows the topology such a scan uses: cut down to the binding, 1 worker
+    taskset -c $last "$rostrum" devices > "$tmp/dev.txt" || fail "devices: exit $?"
+    grep -q '^  scan workers by default: 1 ' "$tmp/dev.txt" || fail "devices bound to one CPU: $(grep 'workers' "$tmp/dev.txt")"
+    [ "$(sed -n 's/^topology: //p' "$tmp/dev.txt")" = "$(jq_py "$tmp/b.json" 'd["run"]["topology"]')" ] ||
+        fail "devices says $(grep '^topology' "$tmp/dev.txt"), the scan used $(jq_py "$tmp/b.json" 'd["run"]["topology"]')"
+    grep -q "bound to PUs $last of" "$tmp/dev.txt" || fail "devices does not name the binding"
+    ok "bound to CPU $last of $ncpu: 1 worker, pinned there, topology $(jq_py "$tmp/b.json" 'd["run"]["topology"]'), as devices says"
     ;;
 gen_corpus)
     # bench/gen_corpus: the same seed and size give the same bytes, another seed others, and
