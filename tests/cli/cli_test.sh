@@ -74,6 +74,33 @@ binding)
     grep -q "bound to PUs $last of" "$tmp/dev.txt" || fail "devices does not name the binding"
     ok "bound to CPU $last of $ncpu: 1 worker, pinned there, topology $(jq_py "$tmp/b.json" 'd["run"]["topology"]'), as devices says"
     ;;
+bind_warnings)
+    # Binding is best effort (docs/report.md, run): hwloc's synthetic topologies taken for this
+    # machine (HWLOC_THISSYSTEM=1) name NUMA nodes and PUs it lacks, so binding fails (EINVAL);
+    # each failure is a warning on stderr, and the report is the normal one.
+    "$rostrum" scan "$src/sample/transcripts" "${lex[@]}" --json "$tmp/ref.json" --quiet || fail "exit $?"
+    [ ! -e /sys/devices/system/node/node1000 ] || { echo "SKIP [$case_name]: this machine has a NUMA node 1000"; exit 0; }
+    HWLOC_THISSYSTEM=1 HWLOC_SYNTHETIC="node:2(indexes=1000,1001) core:1 pu:1" "$rostrum" scan "$src/sample/transcripts" \
+        "${lex[@]}" -j 2 --shard-size 4K --json "$tmp/n.json" --quiet 2> "$tmp/err" || fail "NUMA nodes 1000, 1001: exit $?"
+    validate "$tmp/n.json"
+    cmp -s <(norun "$tmp/ref.json") <(norun "$tmp/n.json") || fail "NUMA nodes 1000, 1001: report differs"
+    n=$(jq_py "$tmp/n.json" 'd["run"]["numa"]["buffers"]')
+    [ "$(jq_py "$tmp/n.json" 'd["run"]["numa"]["bound"]')" = 0 ] && [ "$n" -ge 2 ] || fail "numa: $(jq_py "$tmp/n.json" 'd["run"]["numa"]')"
+    grep -qx "rostrum: warning: $n of $n shard buffers not bound to their NUMA node (Invalid argument); they lie where the system puts them" \
+        "$tmp/err" || fail "NUMA nodes 1000, 1001: no warning on stderr: $(cat "$tmp/err")"
+    echo "  shard buffers on absent NUMA nodes: $(grep -c warning "$tmp/err") warning, the same report"
+    [ ! -e /sys/devices/system/cpu/cpu4000 ] || { echo "SKIP [$case_name]: this machine has a CPU 4000"; exit 0; }
+    HWLOC_THISSYSTEM=1 HWLOC_SYNTHETIC="node:1 core:2 pu:1(indexes=4000,4001)" "$rostrum" scan "$src/sample/transcripts" \
+        "${lex[@]}" -j 2 --json "$tmp/p.json" --quiet 2> "$tmp/err" || fail "PUs 4000, 4001: exit $?"
+    validate "$tmp/p.json"
+    cmp -s <(norun "$tmp/ref.json") <(norun "$tmp/p.json") || fail "PUs 4000, 4001: report differs"
+    [ "$(jq_py "$tmp/p.json" 'd["run"]["pinned"]')" = False ] || fail "PUs 4000, 4001: run.pinned is not false"
+    for w in 1 2; do
+        grep -qx "rostrum: warning: worker $w of 2 not pinned to a PU (Invalid argument); it runs where the system puts it" \
+            "$tmp/err" || fail "PUs 4000, 4001: no warning for worker $w: $(cat "$tmp/err")"
+    done
+    ok "binding failures (NUMA nodes and PUs this machine lacks) are warnings; the report is the same"
+    ;;
 gen_corpus)
     # bench/gen_corpus: the same seed and size give the same bytes, another seed others, and
     # rostrum takes every document of it.
