@@ -20,15 +20,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h> /* strcasecmp */
 #include <unistd.h>
 #if defined(__GLIBC__)
 #include <malloc.h> /* mallopt */
 #endif
 
-#include "cluster.h" /* rs_cluster_begin, rs_cluster_scan, rs_cluster_end */
-#include "opencl.h"  /* rs_opencl_devices, rs_opencl_register, rs_opencl_take_warnings */
+#include "archives.h" /* rs_archive_name_kind */
+#include "cluster.h"  /* rs_cluster_begin, rs_cluster_scan, rs_cluster_end */
+#include "opencl.h"   /* rs_opencl_devices, rs_opencl_register, rs_opencl_take_warnings */
 #include "rostrum.h"
-#include "state.h"   /* rs_state_save, rs_state_load, rs_state_merge */
+#include "state.h"    /* rs_state_save, rs_state_load, rs_state_merge */
 
 int rs_cli_bench(int argc, char **argv); /* cli/bench.c */
 
@@ -63,7 +65,8 @@ static void usage(FILE *f)
           "  --shard-size N        bytes of documents handed to a worker at a time (K, M, G; default 8M);\n"
           "                        a larger document is read in pieces cut at line ends\n"
           "  --no-pin              do not bind workers to CPUs\n"
-          "  --progress WHEN       progress line on stderr: auto (when a terminal), always, never\n"
+          "  --progress WHEN       progress line on stderr (documents and MB done, MB/s, ETA when the inputs'\n"
+          "                        size is known): auto (when a terminal), always (else every 5 s and at the end), never\n"
           "  --jsonl-text KEY      JSON Lines: field with the text (default text)\n"
           "  --jsonl-speaker KEY   JSON Lines: field with the speaker (default speaker)\n"
           "  --jsonl-doc KEY       JSON Lines: group lines into documents by this field\n"
@@ -229,24 +232,130 @@ static void catch_interrupt(void)
     sigaction(SIGINT, &sa, NULL);
 }
 
-/* The progress line: redrawn in place on a terminal, one line every 5 s
- * otherwise (--progress always). */
+/* The progress line: redrawn in place on a terminal (about 4 times a
+ * second); otherwise (--progress always) one line every 5 s and a last one
+ * when the scan ends, so that even a short run writes one. With the inputs'
+ * size known (input_bytes), the line says how much of it is done and an
+ * ETA at the rate so far. */
 typedef struct progress_ui {
     int tty;
-    double last;
+    double last;        /* when a line was last written (scan seconds) */
+    rs_progress_t now;  /* the latest snapshot */
+    int have;           /* a snapshot came */
+    uint64_t total;     /* bytes the inputs hold; 0: unknown (stdin, compressed inputs, MPI) */
 } progress_ui_t;
+
+/* "45 s", "3 min 05 s", "2 h 07 min". */
+static void format_eta(char *buf, size_t n, double s)
+{
+    const unsigned long long t = (unsigned long long)(s + 0.5);
+    if (t < 60)
+        snprintf(buf, n, "%llu s", t);
+    else if (t < 3600)
+        snprintf(buf, n, "%llu min %02llu s", t / 60, t % 60);
+    else
+        snprintf(buf, n, "%llu h %02llu min", t / 3600, t / 60 % 60);
+}
+
+/* Writes the line for ui->now; end: the scan is over ("done" or
+ * "interrupted" in place of the ETA). */
+static void write_progress(progress_ui_t *ui, const char *end)
+{
+    const rs_progress_t *p = &ui->now;
+    if (ui->total && p->bytes_read > ui->total)
+        ui->total = 0; /* more than the inputs hold: a compressed file by another name; no ETA from now on */
+    const double mbs = p->seconds > 0 ? (double)p->bytes_done / 1e6 / p->seconds : 0.0;
+    char scanned[96], tail[64] = "";
+    if (ui->total) {
+        const uint64_t done = p->bytes_done < ui->total ? p->bytes_done : ui->total;
+        snprintf(scanned, sizeof scanned, "%.1f of %.1f MB scanned (%.0f%%)", (double)p->bytes_done / 1e6,
+                 (double)ui->total / 1e6, 100.0 * (double)done / (double)ui->total);
+        if (!end && p->bytes_done > 0 && p->seconds > 0) {
+            char eta[32];
+            format_eta(eta, sizeof eta, (double)(ui->total - done) / ((double)p->bytes_done / p->seconds));
+            snprintf(tail, sizeof tail, ", ETA %s", eta);
+        }
+    } else {
+        snprintf(scanned, sizeof scanned, "%.1f MB scanned", (double)p->bytes_done / 1e6);
+    }
+    if (end)
+        snprintf(tail, sizeof tail, ", %s", end);
+    fprintf(stderr, "%srostrum: %llu document%s, %s, %.1f MB read, %.1f MB/s, %u worker%s, %.0f s%s%s",
+            ui->tty ? "\r" : "", (unsigned long long)p->docs_done, p->docs_done == 1 ? "" : "s", scanned,
+            (double)p->bytes_read / 1e6, mbs, p->workers, p->workers == 1 ? "" : "s", p->seconds, tail,
+            ui->tty ? "\033[K" : "\n");
+    fflush(stderr);
+    ui->last = p->seconds;
+}
 
 static void show_progress(void *ctx, const rs_progress_t *p)
 {
     progress_ui_t *ui = ctx;
-    if (!ui->tty && p->seconds - ui->last < 5.0)
-        return;
-    ui->last = p->seconds;
-    fprintf(stderr, "%srostrum: %llu documents, %.1f MB scanned of %.1f MB read, %.1f MB/s, %u workers, %.0f s%s",
-            ui->tty ? "\r" : "", (unsigned long long)p->docs_done, (double)p->bytes_done / 1e6,
-            (double)p->bytes_read / 1e6, p->seconds > 0 ? (double)p->bytes_done / 1e6 / p->seconds : 0.0, p->workers,
-            p->seconds, ui->tty ? "\033[K" : "\n");
-    fflush(stderr);
+    ui->now = *p;
+    ui->have = 1;
+    if (ui->tty || p->seconds - ui->last >= 5.0)
+        write_progress(ui, NULL);
+}
+
+/* The size of the inputs, for the ETA: the files a scan would take (the
+ * same walk, reading nothing: ingest.h's filter), by their sizes. Made
+ * only when the line is shown; it costs one more walk of the directories
+ * (names and stat, no file opened) before the scan starts. A plain tar
+ * counts by its size (headers and members the extensions leave out
+ * included, so it ends a little short of 100%); a compressed input or
+ * standard input leaves the size unknown. */
+typedef struct input_size {
+    uint64_t bytes, max_doc;
+    int unknown;
+} input_size_t;
+
+static int ends_with(const char *s, const char *suffix)
+{
+    const size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+static int count_input(void *ctx, const char *path, uint64_t size)
+{
+    input_size_t *in = ctx;
+    const rs_archive_kind_e kind = rs_archive_name_kind(path, NULL);
+    if (strcmp(path, "-") == 0 || kind == RS_ARCHIVE_SINGLE || (kind == RS_ARCHIVE_MULTI && !ends_with(path, ".tar")))
+        in->unknown = 1; /* standard input; compressed: what it holds is not its size */
+    else if (kind == RS_ARCHIVE_MULTI || size <= in->max_doc)
+        in->bytes += size; /* a plain tar: its members and their headers; a larger file is skipped */
+    return 0;              /* read nothing */
+}
+
+static rs_err_e ignore_doc(void *ctx, rs_doc_t *doc)
+{
+    (void)ctx;
+    (void)doc;
+    return RS_OK;
+}
+
+static rs_err_e ignore_skip(void *ctx, const char *path, const char *why)
+{
+    (void)ctx;
+    (void)path;
+    (void)why;
+    return RS_OK;
+}
+
+/* Bytes the inputs of o hold; 0 when that is not known. */
+static uint64_t input_bytes(const rs_scan_opts_t *o)
+{
+    input_size_t in = {.max_doc = o->max_doc_bytes ? o->max_doc_bytes : RS_DEFAULT_MAX_DOC_BYTES};
+    const rs_ingest_cfg_t cfg = {
+        .exts = o->exts ? o->exts : RS_DEFAULT_EXTS,
+        .on_doc = ignore_doc,
+        .on_skip = ignore_skip,
+        .cancel = o->cancel,
+        .filter = count_input,
+        .filter_ctx = &in,
+    };
+    if (rs_ingest_paths(&cfg, o->paths, o->npaths) != RS_OK || in.unknown)
+        return 0;
+    return in.bytes;
 }
 
 /* Under MPI (cluster.h), ranks other than 0 parse the same arguments and
@@ -397,12 +506,14 @@ static int cmd_scan(int argc, char **argv, rs_cluster_t *cl)
     o.nentity_files = entities.n;
 
     progress_ui_t ui = {.tty = isatty(2)};
+    o.cancel = &scan_cancel;
+    catch_interrupt();
     if (strcmp(progress, "always") == 0 || (strcmp(progress, "auto") == 0 && ui.tty)) {
         o.progress = show_progress;
         o.progress_ctx = &ui;
+        if (cl->size <= 1) /* under MPI, rank 0's line counts its share only */
+            ui.total = input_bytes(&o);
     }
-    o.cancel = &scan_cancel;
-    catch_interrupt();
 
     rs_scan_result_t res;
     rs_error_t err = {0};
@@ -436,6 +547,8 @@ static int cmd_scan(int argc, char **argv, rs_cluster_t *cl)
     }
     if (o.progress && ui.tty)
         fputs("\r\033[K", stderr);
+    else if (o.progress && ui.have && e == RS_OK)
+        write_progress(&ui, res.run.partial ? "interrupted" : "done");
     if (res.run.partial)
         fputs("rostrum: interrupted: the report covers only the documents finished\n", stderr);
     for (size_t i = 0; i < res.warnings.n; i++)
