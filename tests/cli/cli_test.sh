@@ -147,6 +147,39 @@ progress)
     fi
     ok "--progress always: '$always'; none when stderr is not a terminal (auto, never)"
     ;;
+interrupt)
+    # Ctrl-C (SIGINT) during a scan: workers finish the document in hand, the report is written
+    # and says it is partial (run.partial), exit status 130. The input is generated large enough
+    # that the scan is still running when the signal comes (made larger and run again if not).
+    gen=$extra
+    for size in 64 128 256; do
+        "$gen" --size ${size}M --seed 7 --out "$tmp/g.tar" 2> "$tmp/gen.err" || fail "gen_corpus"
+        total=$(sed -n 's/^gen_corpus: \([0-9]*\) documents.*/\1/p' "$tmp/gen.err")
+        rm -f "$tmp/r.json"
+        "$rostrum" scan "$tmp/g.tar" -j 1 --progress always --json "$tmp/r.json" --quiet 2> "$tmp/err" &
+        pid=$!
+        # the handler is set before the workers start: wait for a second thread, then a little
+        for _ in $(seq 200); do [ "$(ls /proc/$pid/task 2> /dev/null | wc -l)" -ge 2 ] && break; sleep 0.02; done
+        sleep 0.1
+        kill -INT $pid 2> /dev/null
+        wait $pid
+        rc=$?
+        # all documents counted, exit 0: the scan was over before the signal came
+        [ $rc = 0 ] && [ -s "$tmp/r.json" ] && [ "$(jq_py "$tmp/r.json" 'd["corpus"]["documents"]')" = "$total" ] || break
+        echo "note [$case_name]: all $size MB were scanned before the signal came"
+    done
+    [ $rc != 0 ] || [ "$(jq_py "$tmp/r.json" 'd["corpus"]["documents"]')" != "$total" ] ||
+        fail "every scan (the last of $size MB) ended before SIGINT reached it: nothing was interrupted"
+    [ $rc = 130 ] || fail "exit $rc after SIGINT, expected 130: $(cat "$tmp/err")"
+    [ -s "$tmp/r.json" ] || fail "no report written after SIGINT (killed by it?): $(cat "$tmp/err")"
+    validate "$tmp/r.json"
+    [ "$(jq_py "$tmp/r.json" 'd["run"]["partial"]')" = True ] || fail "run.partial is not true"
+    docs=$(jq_py "$tmp/r.json" 'd["corpus"]["documents"]')
+    [ "$docs" -lt "$total" ] || fail "documents $docs, not fewer than the archive's $total"
+    grep -q '^rostrum: interrupted: the report covers only the documents finished$' "$tmp/err" || fail "stderr: $(cat "$tmp/err")"
+    grep -Eq '^rostrum: [0-9]+ documents, .*, interrupted$' "$tmp/err" || fail "no last progress line saying interrupted: $(cat "$tmp/err")"
+    ok "SIGINT after the workers started: exit 130, a partial report of $docs of $total documents"
+    ;;
 gen_corpus)
     # bench/gen_corpus: the same seed and size give the same bytes, another seed others, and
     # rostrum takes every document of it.
