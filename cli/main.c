@@ -69,7 +69,7 @@ static void usage(FILE *f)
           "                        size is known): auto (when a terminal), always (else every 5 s and at the end), never\n"
           "  --jsonl-text KEY      JSON Lines: field with the text (default text)\n"
           "  --jsonl-speaker KEY   JSON Lines: field with the speaker (default speaker)\n"
-          "  --jsonl-doc KEY       JSON Lines: group lines into documents by this field\n"
+          "  --jsonl-doc KEY       JSON Lines: group lines into documents by this field (@line: a line each)\n"
           "  --save-state FILE     also save the counts to FILE, for rostrum merge (docs/cluster.md)\n"
           "PATH is a file, a directory (walked recursively), an archive (.tar[.gz|.zst|.xz], .tgz, .zip)\n"
           "or compressed file (.gz, .zst, .xz), or '-' for stdin. Ctrl-C stops and writes a partial report.\n"

@@ -236,6 +236,27 @@ bad_inputs)
       "['and', 'bad', 'bytes', 'end']" ] || fail "words around invalid bytes are lost"
     ok "5 bad inputs skipped by name, 5 invalid bytes counted, good documents kept"
     ;;
+jsonl_keys)
+    # --jsonl-text, --jsonl-speaker and --jsonl-doc (a key, and @line) from the command line.
+    f="$src/tests/data/formats/episodes.jsonl"
+    keys=(--jsonl-speaker who --jsonl-text utterance)
+    "$rostrum" scan "$f" "${keys[@]}" --jsonl-doc episode --json "$tmp/g.json" --quiet 2> "$tmp/err" || fail "exit $?"
+    validate "$tmp/g.json"
+    [ "$(jq_py "$tmp/g.json" '[x["path"].split("/")[-1] for x in d["documents"]]')" = \
+      "['episodes.jsonl', 'episodes.jsonl#e1', 'episodes.jsonl#e2']" ] || fail "documents by episode: $(jq_py "$tmp/g.json" '[x["path"] for x in d["documents"]]')"
+    [ "$(jq_py "$tmp/g.json" '[(s["name"], s["turns"]) for s in d["speakers"]]')" = "[('Host', 3), ('Guest', 1)]" ] ||
+        fail "speakers: $(jq_py "$tmp/g.json" 'd["speakers"]')"
+    grep -q "episodes.jsonl: 1 bad JSON line skipped: line 4" "$tmp/err" || fail "the bad line is not named: $(cat "$tmp/err")"
+    "$rostrum" scan "$f" "${keys[@]}" --jsonl-doc @line --json "$tmp/l.json" --quiet 2>/dev/null || fail "exit $?"
+    [ "$(jq_py "$tmp/l.json" '[x["path"].split("#")[1] for x in d["documents"]]')" = "['1', '2', '3', '5']" ] ||
+        fail "documents by line: $(jq_py "$tmp/l.json" '[x["path"] for x in d["documents"]]')"
+    # the documents differ, the tokens must not
+    [ "$(jq_py "$tmp/g.json" 'd["corpus"]["tokens"]')" = "$(jq_py "$tmp/l.json" 'd["corpus"]["tokens"]')" ] ||
+        fail "tokens differ between grouping by key and by line"
+    "$rostrum" scan "$f" --json "$tmp/d.json" --quiet 2>/dev/null
+    [ "$(jq_py "$tmp/d.json" 'd["corpus"]["tokens"]')" = 0 ] || fail "default keys (text, speaker) found text under 'utterance'"
+    ok "JSON Lines keys and grouping from the command line"
+    ;;
 lexicon_errors)
     printf 'economy:\n  - jobs\n  - "unterminated\n' > "$tmp/bad.yml"
     printf 'economy\tjobs\nno tab here\n' > "$tmp/bad.tsv"
