@@ -8,14 +8,25 @@
  * leading "./" dropped); a single compressed file is one document named by
  * its own path. A member over the size limit is skipped with a note (its
  * header size is checked first; a member whose data grows past the limit,
- * a compression bomb, is cut off while reading and skipped). A damaged
- * archive stops where the damage is: members read before it are kept, the
- * member being read is skipped, and a note says what and where (member,
- * its number, the offset reached). Compressed streams are read to their
- * end, so their checksums are always checked (gzip with zlib, which checks
- * CRC-32 and length; libarchive's gzip reader does not); damage found only
- * there is a note that the members read may hold damaged text. Nothing is
- * written to disk. docs/formats.md says all this for users.
+ * a compression bomb, is cut off while reading and skipped).
+ *
+ * Damage is reported by name and place, and costs no more than it must:
+ *   - a member header that does not read (a bad tar checksum) is passed
+ *     over as libarchive finds the next header that does; one note names
+ *     the archive, the byte where the bad header began, the member before
+ *     it and where reading resumed, and the members after it are read;
+ *   - a header read with a warning (a malformed pax record) is read, and
+ *     its document carries the warning (corpus.warnings);
+ *   - member data that cannot be read skips that member; in a zip read
+ *     from a regular file the members after it are still read (the zip is
+ *     opened again past it, each member read once); in a compressed stream,
+ *     a tar or a zip from a pipe nothing past the damage can be read, and
+ *     the note says that the rest of the archive could not be read.
+ * Members read before any damage are kept. Compressed streams are read to
+ * their end, so their checksums are always checked (gzip with zlib, which
+ * checks CRC-32 and length; libarchive's gzip reader does not); damage found
+ * only there is a note that the members read may hold damaged text.
+ * Nothing is written to disk. docs/formats.md says all this for users.
  *
  * Runs on the thread that walks the inputs (ingest.c); documents go to the
  * ingest callbacks in archive order. (Named archives.h so that libarchive's

@@ -11,7 +11,12 @@
  * compressed data, truncated .tar.gz, .tar and .zip, a damaged zip member,
  * garbage with a gzip magic, a text file named .tar.gz, an empty file;
  * members read before the fault are kept, the fault is a skip note that
- * names the archive and the byte offset, and nothing crashes. Members over
+ * names the archive and the byte offset (and says when the rest of the
+ * archive could not be read), and nothing crashes. A tar member header with
+ * a bad checksum loses only that member, with a note where it was; a header
+ * libarchive warns about is a warning on its document; a damaged zip member
+ * loses only itself (the members after it are read, each once), except
+ * from a pipe. Members over
  * --max-document-size (declared in the header, or found while inflating a
  * single compressed file) are skipped with a note. Standard input is read
  * as an archive too, from a file and from a pipe (not seekable).
@@ -22,6 +27,7 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +180,7 @@ typedef struct scan_out {
     size_t nskipped;
     char skipped[4096]; /* every skip note, one per line */
     char docs[4096];    /* every document path, one per line, sorted */
+    char warnings[4096]; /* every warning, "path: message", one per line */
 } scan_out_t;
 
 static void scan(const char *const *paths, size_t n, uint64_t max_doc, scan_out_t *out)
@@ -193,10 +200,15 @@ static void scan(const char *const *paths, size_t n, uint64_t max_doc, scan_out_
     run[1] = '\0';
     out->documents = r.stats.documents;
     out->nskipped = r.stats.skipped.n;
-    out->skipped[0] = out->docs[0] = '\0';
+    out->skipped[0] = out->docs[0] = out->warnings[0] = '\0';
     for (size_t i = 0; i < r.stats.skipped.n; i++) {
         strncat(out->skipped, r.stats.skipped.v[v.skipped[i]].message, sizeof out->skipped - strlen(out->skipped) - 2);
         strcat(out->skipped, "\n");
+    }
+    for (size_t i = 0; i < r.stats.warnings.n; i++) {
+        const rs_note_t *w = &r.stats.warnings.v[v.warnings[i]];
+        const size_t at = strlen(out->warnings);
+        snprintf(out->warnings + at, sizeof out->warnings - at, "%s: %s\n", w->path, w->message);
     }
     for (size_t i = 0; i < r.stats.ndocs; i++) {
         strncat(out->docs, r.stats.docs[v.docs[i]].path, sizeof out->docs - strlen(out->docs) - 2);
@@ -233,6 +245,29 @@ static char *replace_all(const char *s, const char *from, const char *to)
         p = q + lf;
     }
     return out;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Standard input                                                           */
+
+typedef struct feeder {
+    int fd;
+    void *data;
+    size_t len;
+} feeder_t;
+
+static void *feed(void *arg)
+{
+    feeder_t *f = arg;
+    size_t off = 0;
+    while (off < f->len) {
+        const ssize_t w = write(f->fd, (char *)f->data + off, f->len - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    close(f->fd);
+    return NULL;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -456,6 +491,14 @@ Test(archive, corrupt_and_truncated)
                       cases[c].name, got.docs);
         cr_expect(got.documents < 3 || strstr(got.skipped, "may hold damaged text"), "%s: damage not seen: %s",
                   cases[c].name, got.skipped);
+        /* what is lost is said: past damage in a compressed stream, a cut, or
+         * a zip member whose data cannot be passed over, nothing more can be
+         * read; a zip entered again past its damaged member says so */
+        const int reentered = strstr(got.skipped, "reading goes on with the member after it") != NULL;
+        if (got.documents < 3 && !strstr(cases[c].kind, "bz2"))
+            cr_expect(reentered ? strcmp(cases[c].kind, "zip") == 0
+                                : strstr(got.skipped, "the rest of the archive could not be read") != NULL,
+                      "%s: the note does not say what was lost: %s", cases[c].name, got.skipped);
         expect_damage_note(&got, cases[c].name, cases[c].name);
         free(got.json);
     }
@@ -474,6 +517,193 @@ Test(archive, corrupt_and_truncated)
         scan1(bad, 0, &got);
         expect_damage_note(&got, "corrupt.tar.zst", "corrupt.tar.zst");
         free(got.json);
+    }
+    free_big();
+}
+
+/* A tar whose member b.md's header has a bad checksum: libarchive skips
+ * ahead to the next header that reads (ARCHIVE_RETRY); the note names the
+ * archive, the byte where the bad header began and the member before it,
+ * and c.md is still read. With a large b.md, resyncing takes hundreds of
+ * retries (one per 512-byte block). Plain, gzip and zstd tar. */
+Test(archive, damaged_header_resyncs)
+{
+    make_big();
+    static const char C_MD[] = "Cy Ray: the third member, after the damage.\n";
+    const member_t small[] = {{"a.md", MD_A, 0, NULL}, {"b.md", TXT_B, 0, NULL}, {"c.md", C_MD, 0, NULL}};
+    const member_t large[] = {{"a.md", MD_A, 0, NULL}, {"b.md", big_text[0], 0, NULL}, {"c.md", C_MD, 0, NULL}};
+    static const char *const kinds[] = {"tar", "tar.gz", "tar.zst"};
+    for (int big = 0; big < 2; big++)
+        for (size_t k = 0; k < 3; k++) {
+            char src[300], path[300];
+            snprintf(src, sizeof src, "%s/src%d.tar", tmpdir, big);
+            write_archive(src, "tar", big ? large : small, 3);
+            size_t len, off = 0;
+            uint8_t *b = slurp(src, &len);
+            for (size_t o = 512; o + 512 <= len && !off; o += 512)
+                if (memcmp(b + o, "b.md", 5) == 0)
+                    off = o;
+            cr_assert_neq(off, 0, "no header for b.md");
+            memcpy(b + off + 148, "1234567", 8); /* its checksum, now wrong */
+            snprintf(path, sizeof path, "%s/hdr%d.%s", tmpdir, big, kinds[k]);
+            if (k == 0) {
+                write_file(path, b, len);
+            } else {
+                const member_t whole = {"x", (const char *)b, len, NULL};
+                write_archive(path, strcmp(kinds[k], "tar.gz") == 0 ? "gz" : "zst", &whole, 1);
+            }
+            free(b);
+            scan_out_t got;
+            scan1(path, 0, &got);
+            char want[700], at[64];
+            snprintf(want, sizeof want, "%s:a.md\n%s:c.md\n", path, path);
+            cr_expect_str_eq(got.docs, want, "%s (big %d): %s", kinds[k], big, got.skipped);
+            cr_expect_eq(got.nskipped, 1, "%s (big %d): %s", kinds[k], big, got.skipped);
+            snprintf(at, sizeof at, "at byte %zu ", off);
+            cr_expect(strncmp(got.skipped, path, strlen(path)) == 0 && strstr(got.skipped, "damaged member header")
+                          && strstr(got.skipped, at) && strstr(got.skipped, "after the member a.md")
+                          && strstr(got.skipped, "lost"),
+                      "%s (big %d): the note does not say what and where (%s): %s", kinds[k], big, at, got.skipped);
+            free(got.json);
+        }
+    free_big();
+}
+
+/* A header that libarchive reads with a warning (ARCHIVE_WARN: here a pax
+ * record whose length is wrong) is read, and its document carries the
+ * warning, naming the offset (corpus.warnings). */
+Test(archive, header_warning_is_kept_with_the_document)
+{
+    char src[300], path[300];
+    snprintf(src, sizeof src, "%s/pax.tar", tmpdir);
+    struct archive *a = archive_write_new();
+    cr_assert_eq(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+    cr_assert_eq(archive_write_open_filename(a, src), ARCHIVE_OK);
+    const member_t m[] = {{"a.md", MD_A, 0, NULL}, {"b.md", TXT_B, 0, NULL}, {"c.md", SRT_C, 0, NULL}};
+    for (int i = 0; i < 3; i++) {
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, m[i].name);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_mtime(e, 1700000000, 0);
+        archive_entry_set_size(e, (la_int64_t)mlen(&m[i]));
+        if (i == 1)
+            archive_entry_set_uid(e, 3000000); /* too large for ustar: a pax record */
+        cr_assert_eq(archive_write_header(a, e), ARCHIVE_OK);
+        cr_assert_eq(archive_write_data(a, m[i].data, mlen(&m[i])), (la_ssize_t)mlen(&m[i]));
+        archive_entry_free(e);
+    }
+    cr_assert_eq(archive_write_close(a), ARCHIVE_OK);
+    archive_write_free(a);
+    size_t len;
+    uint8_t *b = slurp(src, &len);
+    uint8_t *rec = NULL;
+    for (size_t i = 2; i + 13 <= len && !rec; i++)
+        if (memcmp(b + i, " uid=3000000\n", 13) == 0)
+            rec = b + i;
+    cr_assert_not_null(rec, "no pax record written");
+    memcpy(rec - 2, "99", 2); /* its length, now past the header's end */
+    snprintf(path, sizeof path, "%s/warn.tar", tmpdir);
+    write_file(path, b, len);
+    free(b);
+    scan_out_t got;
+    scan1(path, 0, &got);
+    cr_expect_eq(got.documents, 3, "%s", got.docs);
+    cr_expect_eq(got.nskipped, 0, "%s", got.skipped);
+    char want[400];
+    snprintf(want, sizeof want, "%s:b.md: libarchive warns about this member's header at byte 1024 ", path);
+    cr_expect(strncmp(got.warnings, want, strlen(want)) == 0
+                  && strchr(got.warnings, '\n') == got.warnings + strlen(got.warnings) - 1,
+              "want one warning starting '%s', got: %s", want, got.warnings);
+    free(got.json);
+}
+
+/* The deflate data of a zip member made invalid (a block of the reserved
+ * type): libarchive fails that member (ARCHIVE_FATAL). */
+static void break_zip_member(uint8_t *b, size_t len, const char *name)
+{
+    const size_t nl = strlen(name);
+    for (size_t h = 0; h + 30 + nl <= len; h++)
+        if (memcmp(b + h, "PK\x03\x04", 4) == 0 && b[h + 26] + 256u * b[h + 27] == nl
+            && memcmp(b + h + 30, name, nl) == 0) {
+            const size_t data = h + 30 + nl + b[h + 28] + 256u * b[h + 29];
+            cr_assert_lt(data, len);
+            b[data] = 0x07; /* BFINAL, BTYPE 3 */
+            return;
+        }
+    cr_assert_fail("no local header for %s", name);
+}
+
+/* A zip with a damaged member in the middle (then two in a row): the members
+ * after it are read through the central directory, each once, and the
+ * damaged ones are reported by name. From a pipe (no central directory to
+ * go by) the rest cannot be read, and the note says so. */
+Test(archive, zip_damaged_member_skips_only_it)
+{
+    make_big();
+    const member_t m[] = {{"first.md", MD_A, 0, NULL},
+                          {"second.md", big_text[0], 0, NULL},
+                          {"third.md", big_text[1], 0, NULL},
+                          {"fourth.md", TXT_B, 0, NULL}};
+    char src[300], path[300];
+    snprintf(src, sizeof src, "%s/src.zip", tmpdir);
+    for (int two = 0; two < 2; two++) {
+        write_archive(src, "zip", m, 4);
+        size_t len;
+        uint8_t *b = slurp(src, &len);
+        break_zip_member(b, len, "second.md");
+        if (two)
+            break_zip_member(b, len, "third.md");
+        snprintf(path, sizeof path, "%s/mid%d.zip", tmpdir, two);
+        write_file(path, b, len);
+        scan_out_t got;
+        scan1(path, 0, &got);
+        char want[1400];
+        if (two)
+            snprintf(want, sizeof want, "%s:first.md\n%s:fourth.md\n", path, path);
+        else
+            snprintf(want, sizeof want, "%s:first.md\n%s:fourth.md\n%s:third.md\n", path, path, path);
+        cr_expect_str_eq(got.docs, want, "two damaged %d: %s", two, got.skipped);
+        cr_expect_eq(got.documents, two ? 2 : 3);
+        cr_expect_eq(got.nskipped, two ? 2 : 1, "%s", got.skipped);
+        snprintf(want, sizeof want, "%s:second.md: damaged or truncated member data", path);
+        cr_expect(strncmp(got.skipped, want, strlen(want)) == 0 && strstr(got.skipped, "at byte")
+                      && strstr(got.skipped, "reading goes on with the member after it"),
+                  "%s", got.skipped);
+        snprintf(want, sizeof want, "\n%s:third.md: damaged or truncated member data", path);
+        cr_expect(!two || strstr(got.skipped, want), "%s", got.skipped);
+        free(got.json);
+        if (two) {
+            free(b);
+            break;
+        }
+        /* on standard input, a file: the same, named "-:" */
+        const int fd = open(path, O_RDONLY);
+        cr_assert_geq(fd, 0);
+        cr_assert_eq(dup2(fd, 0), 0);
+        close(fd);
+        scan1("-", 0, &got);
+        cr_expect_str_eq(got.docs, "-:first.md\n-:fourth.md\n-:third.md\n", "%s", got.skipped);
+        cr_expect(strncmp(got.skipped, "-:second.md: ", 13) == 0, "%s", got.skipped);
+        free(got.json);
+        /* from a pipe */
+        int pfd[2];
+        cr_assert_eq(pipe(pfd), 0);
+        feeder_t fe = {.fd = pfd[1], .data = b, .len = len};
+        pthread_t th;
+        cr_assert_eq(dup2(pfd[0], 0), 0);
+        close(pfd[0]);
+        signal(SIGPIPE, SIG_IGN); /* the rest is not read: the feeder's writes fail */
+        pthread_create(&th, NULL, feed, &fe);
+        scan1("-", 0, &got);
+        close(0);
+        pthread_join(th, NULL);
+        cr_expect_str_eq(got.docs, "-:first.md\n", "%s", got.skipped);
+        cr_expect(strncmp(got.skipped, "-:second.md: ", 13) == 0
+                      && strstr(got.skipped, "the rest of the archive could not be read"),
+                  "%s", got.skipped);
+        free(got.json);
+        free(b);
     }
     free_big();
 }
@@ -548,29 +778,6 @@ Test(archive, size_limit_and_bombs)
     cr_expect_eq(got.documents, 1);
     free(got.json);
     free(fill);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Standard input                                                           */
-
-typedef struct feeder {
-    int fd;
-    void *data;
-    size_t len;
-} feeder_t;
-
-static void *feed(void *arg)
-{
-    feeder_t *f = arg;
-    size_t off = 0;
-    while (off < f->len) {
-        const ssize_t w = write(f->fd, (char *)f->data + off, f->len - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    close(f->fd);
-    return NULL;
 }
 
 Test(archive, stdin_file_and_pipe)
