@@ -60,7 +60,8 @@ static void usage(FILE *f)
           "  --backend NAME        kernel backend (default auto; env ROSTRUM_BACKEND); see rostrum devices\n"
           "  --headings FILE       non-speaker headings, one per line (replaces the built-in list)\n"
           "  --ext LIST            extensions taken from directories (default " RS_DEFAULT_EXTS "; '*' for all)\n"
-          "  --max-document-size N skip documents (and archive members) larger than N bytes (K, M, G; default 1G)\n"
+          "  --max-document-size N cut documents (and archive members) at their last line end within N bytes,\n"
+          "                        with a warning (K, M, G; default 1G)\n"
           "  -j, --jobs N          scan workers (default: one per core); see rostrum devices\n"
           "  --shard-size N        bytes of documents handed to a worker at a time (K, M, G; default 8M);\n"
           "                        a larger document is read in pieces cut at line ends\n"
@@ -322,7 +323,9 @@ static int count_input(void *ctx, const char *path, uint64_t size)
     if (strcmp(path, "-") == 0 || kind == RS_ARCHIVE_SINGLE || (kind == RS_ARCHIVE_MULTI && !ends_with(path, ".tar")))
         in->unknown = 1; /* standard input; compressed: what it holds is not its size */
     else if (kind == RS_ARCHIVE_MULTI || size <= in->max_doc)
-        in->bytes += size; /* a plain tar: its members and their headers; a larger file is skipped */
+        in->bytes += size; /* a plain tar: its members and their headers */
+    else
+        in->bytes += in->max_doc; /* a larger file is read up to the limit */
     return 0;              /* read nothing */
 }
 

@@ -389,8 +389,21 @@ static rs_err_e rs_arc_damaged(rs_arc_t *r, const char *tail)
 static rs_err_e rs_arc_on_doc(void *ctx, rs_doc_t *d)
 {
     rs_arc_t *r = ctx;
-    if (r->warning && !d->more && !d->broken && !d->warning) {
-        d->warning = r->warning;
+    if (r->warning && !d->more && !d->broken) {
+        if (d->warning) { /* cut at the size limit too: both notes */
+            const size_t a = strlen(r->warning), b = strlen(d->warning);
+            char *both = malloc(a + b + 3);
+            if (both) { /* else the cut's note alone */
+                memcpy(both, r->warning, a);
+                memcpy(both + a, "; ", 2);
+                memcpy(both + a + 2, d->warning, b + 1);
+                free(d->warning);
+                d->warning = both;
+            }
+            free(r->warning);
+        } else {
+            d->warning = r->warning;
+        }
         r->warning = NULL;
     }
     return r->cfg->on_doc(r->cfg->ctx, d);
@@ -427,21 +440,17 @@ static rs_err_e rs_arc_member(rs_arc_t *r, struct archive_entry *ent, const char
     if (!path)
         return RS_ERR_NOMEM;
     char msg[512];
-    if (max && archive_entry_size_is_set(ent) && (uint64_t)archive_entry_size(ent) > max) {
-        snprintf(msg, sizeof msg, "%s: %lld bytes, over the limit of %llu (--max-document-size): skipped", path,
-                 (long long)archive_entry_size(ent), (unsigned long long)max);
-        const rs_err_e e = cfg->on_skip(cfg->ctx, path, msg);
-        free(path);
-        return e;
-    }
+    uint64_t size = archive_entry_size_is_set(ent) ? (uint64_t)archive_entry_size(ent) : 0;
+    if (max && size > max)
+        size = max + 1; /* read up to the limit only */
     rs_pieces_t pc;
-    rs_pieces_init(&pc, &r->own, path, archive_entry_size_is_set(ent) ? (uint64_t)archive_entry_size(ent) : 0);
+    rs_pieces_init(&pc, &r->own, path, size);
     for (;;) {
         if (max && pc.total > max) {
-            snprintf(msg, sizeof msg,
-                     "%s: expands past the limit of %llu bytes (--max-document-size; a compression bomb?): skipped",
-                     path, (unsigned long long)max);
-            break;
+            /* cut at the limit (a compression bomb stops here); the next
+             * header passes over the rest of the member's data, as a stream */
+            r->members++;
+            return rs_pieces_end_at_limit(&pc);
         }
         uint8_t *at;
         size_t room;
@@ -484,12 +493,6 @@ static rs_err_e rs_arc_member(rs_arc_t *r, struct archive_entry *ent, const char
             return e;
         }
     }
-    char *name = strdup(path);
-    rs_err_e e = rs_pieces_abort(&pc);
-    if (e == RS_OK)
-        e = name ? cfg->on_skip(cfg->ctx, name, msg) : RS_ERR_NOMEM;
-    free(name);
-    return e;
 }
 
 static int rs_cancelled(const rs_ingest_cfg_t *cfg)

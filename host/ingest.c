@@ -148,16 +148,12 @@ static rs_err_e rs_take_text(const rs_ingest_cfg_t *cfg, const char *path, int f
 {
     char msg[512];
     const uint64_t max = cfg->max_doc_bytes;
-    if (max && size > max) {
-        snprintf(msg, sizeof msg, "%s: %llu bytes, over the limit of %llu (--max-document-size)", path,
-                 (unsigned long long)size, (unsigned long long)max);
-        return cfg->on_skip(cfg->ctx, path, msg);
-    }
     char *name = strdup(path);
     if (!name)
         return RS_ERR_NOMEM;
     rs_pieces_t pc;
-    rs_pieces_init(&pc, cfg, name, size);
+    /* a file over the limit is read up to it only */
+    rs_pieces_init(&pc, cfg, name, max && size > max ? max + 1 : size);
     uint8_t *at;
     size_t room;
     rs_err_e e = RS_OK;
@@ -171,12 +167,8 @@ static rs_err_e rs_take_text(const rs_ingest_cfg_t *cfg, const char *path, int f
         }
     }
     while (e == RS_OK) {
-        if (max && pc.total > max) {
-            snprintf(msg, sizeof msg, "%s: over the limit of %llu bytes (--max-document-size)", path,
-                     (unsigned long long)max);
-            e = rs_pieces_abort(&pc);
-            return e == RS_OK ? cfg->on_skip(cfg->ctx, path, msg) : e;
-        }
+        if (max && pc.total > max)
+            return rs_pieces_end_at_limit(&pc);
         if ((e = rs_pieces_room(&pc, &at, &room)) != RS_OK)
             break;
         const ssize_t r = read(fd, at, room);

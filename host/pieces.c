@@ -12,6 +12,7 @@
  */
 #include "pieces.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,7 @@ static void rs_pieces_release(rs_pieces_t *p)
     const rs_ingest_cfg_t *cfg = p->cfg;
     free(p->buf);
     free(p->path);
+    free(p->warning);
     memset(p, 0, sizeof *p);
     p->cfg = cfg;
     p->rule = RS_RULE_WHOLE;
@@ -91,6 +93,10 @@ static rs_err_e rs_pieces_send(rs_pieces_t *p, uint8_t *buf, size_t len, int mor
     doc.piece = p->sent++;
     doc.more = (uint8_t)more;
     doc.broken = (uint8_t)broken;
+    if (!more && !broken) {
+        doc.warning = p->warning;
+        p->warning = NULL;
+    }
     return p->cfg->on_doc(p->cfg->ctx, &doc);
 }
 
@@ -166,7 +172,9 @@ rs_err_e rs_pieces_add(rs_pieces_t *p, size_t n)
 {
     p->n += n;
     p->total += n;
-    const uint64_t split = p->cfg->split_bytes;
+    const uint64_t split = p->cfg->split_bytes, max = p->cfg->max_doc_bytes;
+    if (max && p->total > max)
+        return RS_OK; /* past the limit: rs_pieces_end_at_limit cuts what is held */
     rs_err_e e = RS_OK;
     while (split && e == RS_OK && p->rule != RS_RULE_WHOLE && p->n > split) {
         size_t least = (size_t)split;
@@ -223,6 +231,32 @@ rs_err_e rs_pieces_end(rs_pieces_t *p)
     const rs_err_e e = rs_pieces_send(p, buf, n, 0, 0);
     rs_pieces_release(p);
     return e;
+}
+
+rs_err_e rs_pieces_end_at_limit(rs_pieces_t *p)
+{
+    if (!p->path)
+        return RS_OK; /* released after a failure */
+    const uint64_t max = p->cfg->max_doc_bytes;
+    /* the held bytes start at offset total - n of the document, and pieces
+     * already sent end at line ends within the limit */
+    size_t keep = p->n;
+    if (max && p->total > max)
+        keep -= (size_t)(p->total - max < keep ? p->total - max : keep);
+    while (keep && p->buf[keep - 1] != '\n')
+        keep--;
+    const uint64_t kept = p->total - p->n + keep;
+    p->n = keep;
+    char msg[512];
+    snprintf(msg, sizeof msg, "over the limit of %llu bytes (--max-document-size): cut at %llu bytes, %s",
+             (unsigned long long)max, (unsigned long long)kept,
+             kept ? "the last line end within it; the rest is not read" : "no line ends within it; nothing is kept");
+    free(p->warning);
+    if (!(p->warning = strdup(msg))) {
+        rs_pieces_release(p);
+        return RS_ERR_NOMEM;
+    }
+    return rs_pieces_end(p);
 }
 
 rs_err_e rs_pieces_abort(rs_pieces_t *p)

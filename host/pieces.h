@@ -17,6 +17,9 @@
  *     longer than a piece makes that piece longer;
  *   - Whisper JSON (one JSON value) and JSON Lines grouped by --jsonl-doc
  *     are never cut: they are read whole, as before.
+ * A document longer than cfg->max_doc_bytes is cut at its last line end
+ * within that limit (rs_pieces_end_at_limit): once past the limit, no more
+ * pieces are cut and the reader stops.
  * A document that could not be read to its end after pieces went out ends
  * with an empty piece marked broken, so that the pieces are dropped; the
  * caller reports the document as skipped (on_skip) as it always did.
@@ -44,6 +47,7 @@ typedef struct rs_pieces {
     size_t from;     /* where the search for the next cut goes on */
     int in_line;     /* blank-line rule: from is inside a line ... */
     int blank;       /* ... which is blank so far */
+    char *warning;   /* for the last piece (rs_pieces_end_at_limit), owned */
 } rs_pieces_t;
 
 /* Takes path (malloc'd). size_hint: the document's size when known (a
@@ -62,6 +66,13 @@ rs_err_e rs_pieces_add(rs_pieces_t *p, size_t n);
 /* The data ended: hands over the whole document or its last piece, and
  * returns on_doc's result. */
 rs_err_e rs_pieces_end(rs_pieces_t *p);
+
+/* The data went past cfg->max_doc_bytes (--max-document-size; the reader
+ * stops there: rs_pieces_room never gives room for more than one byte past
+ * it): keeps the bytes up to the last line end within the limit, drops the
+ * rest, and ends the document as rs_pieces_end does, its last piece (or the
+ * whole document) carrying a warning that says where it was cut. */
+rs_err_e rs_pieces_end_at_limit(rs_pieces_t *p);
 
 /* The data could not be read to its end: frees what is held, and when
  * pieces went out already, sends the broken last piece (on_doc's result is
