@@ -319,17 +319,36 @@ Test(jsonl, whisper_variants_and_refusals)
 /* ------------------------------------------------------------------------ */
 /* Grouping by a document key                                               */
 
+/* rs_jsonl_split of d by keys (set as d's too) into three documents. */
+static rs_doc_t *split3(rs_doc_t *d, const rs_jsonl_keys_t *keys, char **warning)
+{
+    d->jsonl = keys;
+    rs_doc_t *sub = NULL;
+    size_t n = 0;
+    *warning = NULL;
+    cr_assert_eq(rs_jsonl_split(d, keys, &sub, &n, warning), RS_OK);
+    cr_assert_eq(n, 3);
+    cr_expect_eq(sub[0].bytes + sub[1].bytes + sub[2].bytes, d->bytes, "bytes add up");
+    cr_assert_not_null(*warning);
+    return sub;
+}
+
+static void free_split3(rs_doc_t *sub, char *warning, rs_doc_t *d)
+{
+    for (size_t i = 0; i < 3; i++)
+        rs_doc_free(&sub[i]);
+    free(sub);
+    free(warning);
+    rs_doc_free(d);
+}
+
 Test(jsonl, split_by_doc_key)
 {
     rs_doc_t d;
     load(&d, FMTDIR "episodes.jsonl");
     const rs_jsonl_keys_t keys = {.text = "utterance", .speaker = "who", .doc = "episode"};
-    d.jsonl = &keys;
-    rs_doc_t *sub = NULL;
-    size_t n = 0;
-    char *warning = NULL;
-    cr_assert_eq(rs_jsonl_split(&d, &keys, &sub, &n, &warning), RS_OK);
-    cr_assert_eq(n, 3);
+    char *warning;
+    rs_doc_t *sub = split3(&d, &keys, &warning);
     const char *base = FMTDIR "episodes.jsonl";
     char want[512];
     snprintf(want, sizeof want, "%s#e1", base);
@@ -337,8 +356,6 @@ Test(jsonl, split_by_doc_key)
     snprintf(want, sizeof want, "%s#e2", base);
     cr_expect_str_eq(sub[1].path, want);
     cr_expect_str_eq(sub[2].path, base);
-    cr_expect_eq(sub[0].bytes + sub[1].bytes + sub[2].bytes, d.bytes, "bytes add up");
-    cr_assert_not_null(warning);
     cr_expect(strstr(warning, "1 bad JSON line skipped: line 4 (invalid JSON"), "%s", warning);
     /* each group parses as JSON Lines with its own lines, in order */
     rs_error_t err = {0};
@@ -346,11 +363,7 @@ Test(jsonl, split_by_doc_key)
     cr_assert_eq(sub[0].nseg, 2);
     expect_seg(&sub[0], 0, "Host", 1, "Welcome to episode one.", -1);
     expect_seg(&sub[0], 1, "Guest", 1, "Thanks for having me.", -1);
-    for (size_t i = 0; i < n; i++)
-        rs_doc_free(&sub[i]);
-    free(sub);
-    free(warning);
-    rs_doc_free(&d);
+    free_split3(sub, warning, &d);
 }
 
 /* One whole transcript per line, no id: --jsonl-doc @line. */
@@ -364,27 +377,17 @@ Test(jsonl, one_document_per_line)
     rs_doc_t d;
     doc_from(&d, "t.jsonl", text, sizeof text - 1);
     const rs_jsonl_keys_t keys = {.doc = RS_JSONL_DOC_LINE};
-    d.jsonl = &keys;
-    rs_doc_t *sub = NULL;
-    size_t n = 0;
-    char *warning = NULL;
-    cr_assert_eq(rs_jsonl_split(&d, &keys, &sub, &n, &warning), RS_OK);
-    cr_assert_eq(n, 3);
+    char *warning;
+    rs_doc_t *sub = split3(&d, &keys, &warning);
     cr_expect_str_eq(sub[0].path, "t.jsonl#1");
     cr_expect_str_eq(sub[1].path, "t.jsonl#3", "line numbers count the blank line");
     cr_expect_str_eq(sub[2].path, "t.jsonl#5");
-    cr_expect_eq(sub[0].bytes + sub[1].bytes + sub[2].bytes, d.bytes, "bytes add up");
-    cr_assert_not_null(warning);
     cr_expect(strstr(warning, "line 4 ("), "%s", warning);
     rs_error_t err = {0};
     cr_assert_eq(rs_doc_parse(&sub[2], RS_FORMAT_AUTO, &heads, &err), RS_OK);
     cr_assert_eq(sub[2].nseg, 1);
     expect_seg(&sub[2], 0, "Bo", 1, "Third, hello.", -1);
-    for (size_t i = 0; i < n; i++)
-        rs_doc_free(&sub[i]);
-    free(sub);
-    free(warning);
-    rs_doc_free(&d);
+    free_split3(sub, warning, &d);
 }
 
 Test(jsonl, scan_with_doc_key)
