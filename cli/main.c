@@ -20,17 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h> /* strcasecmp */
 #include <unistd.h>
 #if defined(__GLIBC__)
 #include <malloc.h> /* mallopt */
 #endif
 
-#include "archives.h" /* rs_archive_name_kind */
-#include "cluster.h"  /* rs_cluster_begin, rs_cluster_scan, rs_cluster_end */
-#include "opencl.h"   /* rs_opencl_devices, rs_opencl_register, rs_opencl_take_warnings */
+#include "cluster.h" /* rs_cluster_begin, rs_cluster_scan, rs_cluster_end */
+#include "opencl.h"  /* rs_opencl_devices, rs_opencl_register, rs_opencl_take_warnings */
 #include "rostrum.h"
-#include "state.h"    /* rs_state_save, rs_state_load, rs_state_merge */
+#include "state.h"   /* rs_state_save, rs_state_load, rs_state_merge */
 
 int rs_cli_bench(int argc, char **argv); /* cli/bench.c */
 
@@ -236,14 +234,15 @@ static void catch_interrupt(void)
 /* The progress line: redrawn in place on a terminal (about 4 times a
  * second); otherwise (--progress always) one line every 5 s and a last one
  * when the scan ends, so that even a short run writes one. With the inputs'
- * size known (input_bytes), the line says how much of it is done and an
- * ETA at the rate so far. */
+ * size known (input_bytes: files as stored, archives compressed), the line
+ * says what share of it has been read (rs_progress_t.input_read) and an ETA
+ * at the rate so far. */
 typedef struct progress_ui {
     int tty;
     double last;        /* when a line was last written (scan seconds) */
     rs_progress_t now;  /* the latest snapshot */
     int have;           /* a snapshot came */
-    uint64_t total;     /* bytes the inputs hold; 0: unknown (stdin, compressed inputs, MPI) */
+    uint64_t total;     /* bytes the input files hold as stored; 0: unknown (stdin, MPI) */
 } progress_ui_t;
 
 /* "45 s", "3 min 05 s", "2 h 07 min". */
@@ -263,17 +262,21 @@ static void format_eta(char *buf, size_t n, double s)
 static void write_progress(progress_ui_t *ui, const char *end)
 {
     const rs_progress_t *p = &ui->now;
-    if (ui->total && p->bytes_read > ui->total)
-        ui->total = 0; /* more than the inputs hold: a compressed file by another name; no ETA from now on */
+    if (ui->total && p->input_read > ui->total)
+        ui->total = 0; /* more than the inputs held (a file that grew): no share or ETA from now on */
     const double mbs = p->seconds > 0 ? (double)p->bytes_done / 1e6 / p->seconds : 0.0;
-    char scanned[96], tail[64] = "";
+    char scanned[128], tail[64] = "";
     if (ui->total) {
-        const uint64_t done = p->bytes_done < ui->total ? p->bytes_done : ui->total;
-        snprintf(scanned, sizeof scanned, "%.1f of %.1f MB scanned (%.0f%%)", (double)p->bytes_done / 1e6,
-                 (double)ui->total / 1e6, 100.0 * (double)done / (double)ui->total);
-        if (!end && p->bytes_done > 0 && p->seconds > 0) {
+        /* the share of the input read, less what the reader holds ahead of
+         * the workers: scaled by the share of the bytes read that is scanned */
+        double f = (double)p->input_read / (double)ui->total;
+        if (p->bytes_read > 0)
+            f *= (double)p->bytes_done / (double)p->bytes_read;
+        snprintf(scanned, sizeof scanned, "%.1f MB scanned (%.0f%% of %.1f MB of input)", (double)p->bytes_done / 1e6,
+                 100.0 * f, (double)ui->total / 1e6);
+        if (!end && f > 0 && p->seconds > 0) {
             char eta[32];
-            format_eta(eta, sizeof eta, (double)(ui->total - done) / ((double)p->bytes_done / p->seconds));
+            format_eta(eta, sizeof eta, p->seconds * (1.0 - f) / f);
             snprintf(tail, sizeof tail, ", ETA %s", eta);
         }
     } else {
@@ -299,34 +302,24 @@ static void show_progress(void *ctx, const rs_progress_t *p)
 }
 
 /* The size of the inputs, for the ETA: the files a scan would take (the
- * same walk, reading nothing: ingest.h's filter), by their sizes. Made
- * only when the line is shown; it costs one more walk of the directories
- * (names and stat, no file opened) before the scan starts. A plain tar
- * counts by its size (headers and members the extensions leave out
- * included, so it ends a little short of 100%); a compressed input or
- * standard input leaves the size unknown. */
+ * same walk, reading nothing: ingest.h's filter), by their sizes as stored
+ * (an archive's compressed size), which is what rs_progress_t.input_read
+ * counts. Made only when the line is shown; it costs one more walk of the
+ * directories (names and stat, no file opened) before the scan starts.
+ * Standard input leaves the size unknown. */
 typedef struct input_size {
-    uint64_t bytes, max_doc;
+    uint64_t bytes;
     int unknown;
 } input_size_t;
-
-static int ends_with(const char *s, const char *suffix)
-{
-    const size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcasecmp(s + n - k, suffix) == 0;
-}
 
 static int count_input(void *ctx, const char *path, uint64_t size)
 {
     input_size_t *in = ctx;
-    const rs_archive_kind_e kind = rs_archive_name_kind(path, NULL);
-    if (strcmp(path, "-") == 0 || kind == RS_ARCHIVE_SINGLE || (kind == RS_ARCHIVE_MULTI && !ends_with(path, ".tar")))
-        in->unknown = 1; /* standard input; compressed: what it holds is not its size */
-    else if (kind == RS_ARCHIVE_MULTI || size <= in->max_doc)
-        in->bytes += size; /* a plain tar: its members and their headers */
+    if (strcmp(path, "-") == 0)
+        in->unknown = 1;
     else
-        in->bytes += in->max_doc; /* a larger file is read up to the limit */
-    return 0;              /* read nothing */
+        in->bytes += size;
+    return 0; /* read nothing */
 }
 
 static rs_err_e ignore_doc(void *ctx, rs_doc_t *doc)
@@ -347,7 +340,7 @@ static rs_err_e ignore_skip(void *ctx, const char *path, const char *why)
 /* Bytes the inputs of o hold; 0 when that is not known. */
 static uint64_t input_bytes(const rs_scan_opts_t *o)
 {
-    input_size_t in = {.max_doc = o->max_doc_bytes ? o->max_doc_bytes : RS_DEFAULT_MAX_DOC_BYTES};
+    input_size_t in = {0};
     const rs_ingest_cfg_t cfg = {
         .exts = o->exts ? o->exts : RS_DEFAULT_EXTS,
         .on_doc = ignore_doc,

@@ -111,7 +111,21 @@ typedef struct rs_arc_src {
     const uint8_t *peek;
     size_t peek_len, peek_pos;
     uint8_t *buf;
+    /* cfg->consumed (NULL: none): bytes read from the input are added to
+     * it, from base, what it held when the archive was opened; but a zip
+     * read from a file starts at its end (its central directory) and seeks
+     * back and forth, so there it is the offset of the last member's header
+     * (by_header; rs_arc_position). The caller sets the file's size at the
+     * end. */
+    uint64_t *consumed, base;
+    int by_header;
 } rs_arc_src_t;
+
+static void rs_src_count(rs_arc_src_t *src, size_t n)
+{
+    if (src->consumed && !src->by_header)
+        *src->consumed += n;
+}
 
 /* The next block of raw input: the peeked bytes, then read(2). Returns its
  * length, 0 at the end, -1 with errno set on a read error. */
@@ -121,12 +135,14 @@ static ssize_t rs_src_next(rs_arc_src_t *src, const void **out)
         *out = src->peek + src->peek_pos;
         const size_t n = src->peek_len - src->peek_pos;
         src->peek_pos = src->peek_len;
+        rs_src_count(src, n);
         return (ssize_t)n;
     }
     for (;;) {
         const ssize_t r = read(src->fd, src->buf, RS_ARCHIVE_BLOCK);
         if (r >= 0) {
             *out = src->buf;
+            rs_src_count(src, (size_t)r);
             return r;
         }
         if (errno != EINTR)
@@ -619,6 +635,21 @@ static int rs_arc_can_reenter(const rs_arc_t *r)
     "; the rest of the archive could not be read: this member and any after it are skipped, members before it are " \
     "kept"
 
+/* After a header of a zip read from a file: the input read so far is the
+ * header's offset (rs_arc_src_t.consumed). */
+static void rs_arc_position(rs_arc_t *r)
+{
+    rs_arc_src_t *s = r->src;
+    if (!s->consumed || !r->seekable || (archive_format(r->a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_ZIP)
+        return;
+    const la_int64_t at = archive_read_header_position(r->a);
+    if (at < 0)
+        return;
+    if (!s->by_header || s->base + (uint64_t)at > *s->consumed)
+        *s->consumed = s->base + (uint64_t)at; /* the first time, the directory's reads are dropped */
+    s->by_header = 1;
+}
+
 /* Reads members with r->a until the archive ends or cannot go on. */
 static rs_err_e rs_arc_entries(rs_arc_t *r, rs_arc_end_e *end)
 {
@@ -658,6 +689,7 @@ static rs_err_e rs_arc_entries(rs_arc_t *r, rs_arc_end_e *end)
             break;
         }
         r->headers++;
+        rs_arc_position(r);
         const char *p = archive_entry_pathname(ent);
         if (!p)
             p = archive_entry_pathname_utf8(ent);
@@ -794,7 +826,8 @@ static rs_err_e rs_drain(rs_arc_t *r)
 rs_err_e rs_archive_ingest(const rs_ingest_cfg_t *cfg, const char *name, int fd, const uint8_t *peek,
                            size_t peek_len, int seekable)
 {
-    rs_arc_src_t src = {.fd = fd, .peek = peek, .peek_len = seekable ? 0 : peek_len};
+    rs_arc_src_t src = {.fd = fd, .peek = peek, .peek_len = seekable ? 0 : peek_len, .consumed = cfg->consumed,
+                        .base = cfg->consumed ? *cfg->consumed : 0};
     rs_arc_pipe_t pipe = {0};
     rs_gz_t gz = {.src = &src};
     const int compressed = rs_archive_sniff(peek, peek_len) == 2;

@@ -181,6 +181,8 @@ static rs_err_e rs_take_text(const rs_ingest_cfg_t *cfg, const char *path, int f
         }
         if (r == 0)
             return rs_pieces_end(&pc);
+        if (cfg->consumed)
+            *cfg->consumed += (uint64_t)r;
         e = rs_pieces_add(&pc, (size_t)r);
     }
     rs_pieces_abort(&pc);
@@ -201,12 +203,17 @@ static rs_err_e rs_take_file(rs_walk_t *w, const char *path, int top)
     const int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     uint8_t peek[RS_PEEK_BYTES];
     const ssize_t np = rs_read_full(fd, peek, sizeof peek);
+    const uint64_t base = cfg->consumed ? *cfg->consumed : 0;
+    if (cfg->consumed && np > 0)
+        *cfg->consumed += (uint64_t)np;
     rs_err_e e = RS_OK;
     if (np < 0) {
         snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
         e = cfg->on_skip(cfg->ctx, path, msg);
     } else if ((!is_stdin && rs_archive_name_kind(path, NULL) != RS_ARCHIVE_NONE)
                || rs_archive_sniff(peek, (size_t)np)) {
+        if (cfg->consumed)
+            *cfg->consumed = base; /* the archive counts its bytes from its start */
         if (regular && lseek(fd, 0, SEEK_SET) == 0)
             e = rs_archive_ingest(cfg, path, fd, peek, (size_t)np, 1);
         else
@@ -214,6 +221,8 @@ static rs_err_e rs_take_file(rs_walk_t *w, const char *path, int top)
     } else {
         e = rs_take_text(cfg, path, fd, peek, (size_t)np, regular ? (uint64_t)st.st_size : 0);
     }
+    if (cfg->consumed && regular)
+        *cfg->consumed = base + (uint64_t)st.st_size; /* all of it, read, passed over or cut */
     if (!is_stdin)
         close(fd);
     return e;

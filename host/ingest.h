@@ -53,6 +53,10 @@ typedef struct rs_ingest_cfg {
      * each input file; nonzero: take (read) it, 0: leave it. */
     int (*filter)(void *filter_ctx, const char *path, uint64_t size);
     void *filter_ctx;
+    /* NULL, or bytes of the input files read so far, as they are stored (an
+     * archive's compressed bytes): written on the walking thread as the walk
+     * goes, for a progress line's share of the input done. */
+    uint64_t *consumed;
 } rs_ingest_cfg_t;
 
 /* Returns RS_OK also when stopped by cancel (the caller checks it). */

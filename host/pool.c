@@ -767,6 +767,7 @@ static void rs_progress_now(rs_pool_t *p, int force)
     const rs_progress_t pr = {
         .docs_read = p->docs_read,
         .bytes_read = p->bytes_read,
+        .input_read = p->cfg.consumed ? *p->cfg.consumed : 0,
         .docs_done = atomic_load_explicit(&p->docs_done, memory_order_relaxed),
         .bytes_done = atomic_load_explicit(&p->bytes_done, memory_order_relaxed),
         .seconds = now - p->t0,

@@ -75,6 +75,7 @@
 /* A snapshot of the pool's progress. */
 typedef struct rs_progress {
     uint64_t docs_read, bytes_read; /* handed to the pool */
+    uint64_t input_read;            /* bytes of the input files read, as stored (rs_pool_cfg_t.consumed) */
     uint64_t docs_done, bytes_done; /* scanned (or dropped) by the workers */
     double seconds;                 /* since rs_pool_start */
     unsigned workers;
@@ -94,6 +95,7 @@ typedef struct rs_pool_cfg {
     rs_progress_fn progress;
     void *progress_ctx;
     double progress_interval; /* 0: 0.25 s */
+    const uint64_t *consumed; /* NULL, or the reader's count for input_read (rs_ingest_cfg_t.consumed) */
     /* With more than one worker, a worker adds its tables to the pool's and
      * empties them after a shard once they hold this many entries (terms,
      * bigrams, hits by speaker); 0: 2^19 / workers, at least 2^16. */

@@ -84,6 +84,7 @@ rs_err_e rs_scan_run(const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t 
         .topics = &res->topic_matcher,
         .entities = &res->entity_matcher,
     };
+    uint64_t consumed = 0; /* input bytes read: the walk writes, the pool's progress reads (one thread) */
     const rs_pool_cfg_t pcfg = {
         .workers = o->jobs,
         .shard_bytes = o->shard_bytes,
@@ -97,6 +98,7 @@ rs_err_e rs_scan_run(const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t 
         .cancel = o->cancel,
         .progress = o->progress,
         .progress_ctx = o->progress_ctx,
+        .consumed = &consumed,
     };
     rs_run_ctx_t ctx = {.st = &res->stats};
     RS_FORWARD(rs_pool_start(&ctx.pool, &pcfg, err));
@@ -112,6 +114,7 @@ rs_err_e rs_scan_run(const rs_scan_opts_t *o, rs_scan_result_t *res, rs_error_t 
         .jsonl = &o->jsonl,
         .filter = o->filter,
         .filter_ctx = o->filter_ctx,
+        .consumed = &consumed,
     };
     rs_err_e e = rs_ingest_paths(&icfg, o->paths, o->npaths);
     /* a cancel seen once the walk is over may have cut it short */

@@ -806,6 +806,73 @@ Test(archive, size_limit_cuts_at_a_line_end)
     free(fill);
 }
 
+/* rs_ingest_cfg_t.consumed, the progress line's share of the input: the
+ * stored (compressed) bytes read so far, as each member arrives. */
+typedef struct consumed_seen {
+    const uint64_t *consumed;
+    uint64_t at[64];
+    size_t n;
+} consumed_seen_t;
+
+static rs_err_e note_consumed(void *ctx, rs_doc_t *d)
+{
+    consumed_seen_t *c = ctx;
+    if (!d->more && c->n < 64)
+        c->at[c->n++] = *c->consumed;
+    rs_doc_free(d);
+    return RS_OK;
+}
+
+static rs_err_e no_skip(void *ctx, const char *path, const char *why)
+{
+    (void)ctx;
+    cr_expect_fail("%s skipped: %s", path, why);
+    return RS_OK;
+}
+
+Test(archive, input_read_as_stored)
+{
+    enum { NM = 24, MB = 256 << 10 };
+    static char text[NM][MB];
+    uint64_t x = 12345;
+    member_t m[NM];
+    static char names[NM][16];
+    for (size_t i = 0; i < NM; i++) {
+        for (size_t k = 0; k < MB; k++) { /* letters at random, little to compress */
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            text[i][k] = k % 60 == 59 ? '\n' : (char)('a' + (x >> 33) % 26);
+        }
+        snprintf(names[i], sizeof names[i], "m%02zu.txt", i);
+        m[i] = (member_t){names[i], text[i], MB, NULL};
+    }
+    static const char *const kinds[] = {"tar.gz", "tar.zst", "zip", "tar"};
+    for (size_t k = 0; k < 4; k++) {
+        char p[300];
+        snprintf(p, sizeof p, "%s/sized.%s", tmpdir, kinds[k]);
+        write_archive(p, kinds[k], m, NM);
+        struct stat st;
+        cr_assert_eq(stat(p, &st), 0);
+        uint64_t consumed = 1000; /* what the files before it took */
+        consumed_seen_t seen = {.consumed = &consumed};
+        const rs_ingest_cfg_t cfg = {.exts = "txt", .on_doc = note_consumed, .on_skip = no_skip, .ctx = &seen,
+                                     .consumed = &consumed};
+        const char *paths[] = {p};
+        cr_assert_eq(rs_ingest_paths(&cfg, paths, 1), RS_OK);
+        cr_assert_eq(seen.n, NM, "%s", kinds[k]);
+        size_t distinct = 1;
+        for (size_t i = 0; i < seen.n; i++) {
+            cr_expect(seen.at[i] >= 1000 && seen.at[i] <= 1000 + (uint64_t)st.st_size, "%s: member %zu at %llu of %lld",
+                      kinds[k], i, (unsigned long long)seen.at[i], (long long)st.st_size);
+            cr_expect(i == 0 || seen.at[i] >= seen.at[i - 1], "%s: went back at member %zu", kinds[k], i);
+            distinct += i > 0 && seen.at[i] != seen.at[i - 1];
+        }
+        cr_expect_lt(seen.at[0], 1000 + (uint64_t)st.st_size / 2, "%s: the first member came after half", kinds[k]);
+        cr_expect_geq(distinct, 3, "%s: the count moved %zu times over %lld bytes", kinds[k], distinct,
+                      (long long)st.st_size);
+        cr_expect_eq(consumed, 1000 + (uint64_t)st.st_size, "%s: at the end", kinds[k]);
+    }
+}
+
 Test(archive, stdin_file_and_pipe)
 {
     static const char *const kinds[] = {"tar.gz", "tar.zst", "zip", "tar"};
