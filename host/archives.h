@@ -6,9 +6,9 @@
  * Each regular member whose name passes the extension list (and has no
  * hidden component) becomes a document named "ARCHIVE:member/path" (a
  * leading "./" dropped); a single compressed file is one document named by
- * its own path. A member over the size limit is skipped with a note (its
- * header size is checked first; a member whose data grows past the limit,
- * a compression bomb, is cut off while reading and skipped).
+ * its own path. A member over the size limit (a compression bomb, say) is
+ * read up to it and cut at its last line end within it, with a warning
+ * (rs_pieces_end_at_limit); the rest of its data is passed over as a stream.
  *
  * Damage is reported by name and place, and costs no more than it must:
  *   - a member header that does not read (a bad tar checksum) is passed

@@ -39,7 +39,7 @@
 
 typedef struct rs_ingest_cfg {
     const char *exts;        /* comma-separated, no dots; "*" takes all */
-    uint64_t max_doc_bytes;  /* larger files are skipped; 0: no limit */
+    uint64_t max_doc_bytes;  /* larger documents are cut at a line end within it (pieces.h); 0: no limit */
     uint64_t split_bytes;    /* larger documents come in pieces (pieces.h); 0: always whole */
     rs_format_e format;      /* the forced format (rs_doc_parse), which says where pieces may be cut */
     /* The callback takes ownership of doc's contents (and frees them). A
