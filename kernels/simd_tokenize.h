@@ -33,8 +33,10 @@
  * Latin-1 or Cyrillic U+0400-U+045F letters are folded with vector
  * operations too (rs_v16_fold2, in 16-byte chunks past 16 bytes), and when
  * that fails, with Latin Extended-A (but U+013F, U+0178) as well
- * (rs_v16_fold2x, out of line, so as not to slow the others); other tokens
- * one code point at a time (rs_unicode_fold).
+ * (rs_v16_fold2x, out of line, so as not to slow the others), and when that
+ * fails too, with Greek U+0386-U+03CE (tonos capitals, U+0391-U+03AB, final
+ * sigma) by a lookup of the delta on the pair's low seven bits
+ * (rs_v16_fold2g, tables RS_SIMD_GR_ROW*); other tokens one code point at a time (rs_unicode_fold).
  *
  * Any other non-ASCII byte (call its position q) goes to the scalar
  * reference: the tokens whose end is decided without looking at q are
@@ -105,6 +107,29 @@
 #define RS_SIMD_EXT_BITMAPS {0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x54, 0x2A, 0xAA, 0x54, 0x55, 0x55, 0x55, 0x55, 0x55, 0x2A}
 #define RS_SIMD_BITS {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128}
 
+/* Greek U+0380-U+03FF (leads CE, CF): the pair is c = (lead & 1) << 6 |
+ * (continuation & 0x3F), 0..127, and folds to c + delta, the delta of row
+ * c >> 4 at c & 15 (rows 3 and 0x40 + 0..14 fold to themselves; rows 5-7,
+ * U+03D0-U+03FF, and the others marked 0x80 are left to the scalar fold):
+ * U+0386 +0x26, U+0388-U+038A +0x25, U+038C +0x40, U+038E-U+038F +0x3F,
+ * U+0391-U+03AB +0x20 (but U+03A2), final sigma U+03C2 +1. From
+ * CaseFolding.txt (statuses C and S); the tests compare every two-byte
+ * character. */
+#define RS_SIMD_GR_ROW0 {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x26, 0x80, 0x25, 0x25, 0x25, 0x80, 0x40, 0x80, 0x3F, 0x3F}
+#define RS_SIMD_GR_ROW1 {0, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20}
+#define RS_SIMD_GR_ROW2 {0x20, 0x20, 0x80, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0, 0, 0, 0}
+#define RS_SIMD_GR_ROW4 {0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80}
+#define RS_SIMD_GR_ROWS03                                                                                            \
+    {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x26, 0x80, 0x25, 0x25, 0x25, 0x80, 0x40, 0x80, 0x3F, 0x3F,                 \
+     0,    0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20,                 \
+     0x20, 0x20, 0x80, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0,    0,    0,    0,                    \
+     0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0}
+#define RS_SIMD_GR_ROWS47                                                                                            \
+    {0,    0,    1,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0x80,                 \
+     0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,                 \
+     0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,                 \
+     0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80}
+
 #if defined(__SSSE3__)
 #include <emmintrin.h>
 #include <tmmintrin.h>
@@ -130,7 +155,8 @@ static inline int rs_v16_high(rs_v16_t v, size_t n)
  * hides their values, which GCC would otherwise rebuild in registers at
  * every use (three instructions each). */
 enum { RS_K_D0, RS_K_D1, RS_K_C3, RS_K_E0, RS_K_80, RS_K_9F, RS_K_08, RS_K_UP, RS_K_UPLIM, RS_K_20, RS_K_0F, RS_K_01,
-       RS_K_C4, RS_K_C5, RS_K_B8, RS_K_BF, RS_K_07, RS_K_NIB, RS_K_EXT, RS_K_BITS, RS_K_N };
+       RS_K_C4, RS_K_C5, RS_K_B8, RS_K_BF, RS_K_07, RS_K_NIB, RS_K_EXT, RS_K_BITS, RS_K_FE, RS_K_CE, RS_K_CF,
+       RS_K_3F, RS_K_40, RS_K_02, RS_K_04, RS_K_GR0, RS_K_GR1, RS_K_GR2, RS_K_GR4, RS_K_N };
 #define RS_K_ROW(b) {b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b}
 static const uint8_t rs_v16_k[RS_K_N][16] __attribute__((aligned(16))) = {
     RS_K_ROW(0xD0), RS_K_ROW(0xD1), RS_K_ROW(0xC3), RS_K_ROW(0xE0), RS_K_ROW(0x80), RS_K_ROW(0x9F),
@@ -139,6 +165,8 @@ static const uint8_t rs_v16_k[RS_K_N][16] __attribute__((aligned(16))) = {
     {0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x20, 0xE0, 0, 0, 0, 0, 0}, /* D0 continuation by high nibble */
     RS_SIMD_EXT_BITMAPS,
     RS_SIMD_BITS,
+    RS_K_ROW(0xFE), RS_K_ROW(0xCE), RS_K_ROW(0xCF), RS_K_ROW(0x3F), RS_K_ROW(0x40), RS_K_ROW(0x02), RS_K_ROW(0x04),
+    RS_SIMD_GR_ROW0, RS_SIMD_GR_ROW1, RS_SIMD_GR_ROW2, RS_SIMD_GR_ROW4,
 };
 #undef RS_K_ROW
 
@@ -260,6 +288,48 @@ static RS_NOINLINE rs_v16_t rs_v16_fold2x(rs_v16_t v, rs_v16_t prev, rs_v16_t ne
     delta = _mm_or_si128(delta, _mm_and_si128(c3_up, RS_K(RS_K_20)));
     return _mm_add_epi8(v, _mm_or_si128(delta, ext_delta));
 }
+/* The Greek deltas of the pairs c (c < 0x80 in every byte; RS_SIMD_GR_*). */
+static inline __m128i rs_v16_gr_delta(const uint8_t (*k)[16], __m128i c)
+{
+    const __m128i row = _mm_and_si128(_mm_srli_epi16(c, 4), RS_K(RS_K_07)), lo = _mm_and_si128(c, RS_K(RS_K_0F));
+    __m128i d = _mm_and_si128(_mm_cmpeq_epi8(row, _mm_setzero_si128()), _mm_shuffle_epi8(RS_K(RS_K_GR0), lo));
+    d = _mm_or_si128(d, _mm_and_si128(_mm_cmpeq_epi8(row, RS_K(RS_K_01)), _mm_shuffle_epi8(RS_K(RS_K_GR1), lo)));
+    d = _mm_or_si128(d, _mm_and_si128(_mm_cmpeq_epi8(row, RS_K(RS_K_02)), _mm_shuffle_epi8(RS_K(RS_K_GR2), lo)));
+    d = _mm_or_si128(d, _mm_and_si128(_mm_cmpeq_epi8(row, RS_K(RS_K_04)), _mm_shuffle_epi8(RS_K(RS_K_GR4), lo)));
+    return _mm_or_si128(d, _mm_and_si128(_mm_cmpgt_epi8(row, RS_K(RS_K_04)), RS_K(RS_K_80)));
+}
+
+/* Fold ASCII and Greek (leads CE, CF; RS_SIMD_GR_*) as rs_v16_fold2 does
+ * its letters; *ok = 0 when another non-ASCII byte, or a Greek character
+ * these rows leave to the scalar fold, is among the first n. Out of line:
+ * only tokens rs_v16_fold2 and rs_v16_fold2x cannot fold come here. */
+static RS_NOINLINE rs_v16_t rs_v16_fold2g(rs_v16_t v, rs_v16_t prev, rs_v16_t next, size_t n, int *ok)
+{
+    const uint8_t(*k)[16] = rs_v16_consts();
+    const __m128i is_lead = _mm_cmpeq_epi8(_mm_and_si128(v, RS_K(RS_K_FE)), RS_K(RS_K_CE));
+    const __m128i after_lead = _mm_cmpeq_epi8(_mm_and_si128(prev, RS_K(RS_K_FE)), RS_K(RS_K_CE));
+    /* the pair each continuation ends, and the pair each lead begins */
+    const __m128i c = _mm_or_si128(_mm_and_si128(v, RS_K(RS_K_3F)),
+                                   _mm_and_si128(_mm_cmpeq_epi8(prev, RS_K(RS_K_CF)), RS_K(RS_K_40)));
+    const __m128i cl = _mm_or_si128(_mm_and_si128(next, RS_K(RS_K_3F)),
+                                    _mm_and_si128(_mm_cmpeq_epi8(v, RS_K(RS_K_CF)), RS_K(RS_K_40)));
+    const __m128i d = rs_v16_gr_delta(k, c), dl = rs_v16_gr_delta(k, cl);
+    const unsigned unknown = ((unsigned)_mm_movemask_epi8(_mm_andnot_si128(_mm_or_si128(is_lead, after_lead), v))
+                              | (unsigned)_mm_movemask_epi8(_mm_and_si128(after_lead, d)))
+                             & ((1u << n) - 1);
+    *ok = unknown == 0;
+    /* ASCII capitals: v - 'A' + 0x80 below 0x80 + 26, signed */
+    const __m128i t = _mm_add_epi8(v, RS_K(RS_K_UP));
+    __m128i delta = _mm_and_si128(_mm_cmpgt_epi8(RS_K(RS_K_UPLIM), t), RS_K(RS_K_20));
+    /* a lead CE whose pair folds past U+03BF becomes CF */
+    const __m128i up = _mm_and_si128(_mm_add_epi8(cl, dl), RS_K(RS_K_40));
+    const __m128i ce_up = _mm_andnot_si128(_mm_cmpeq_epi8(v, RS_K(RS_K_CF)), _mm_cmpeq_epi8(up, RS_K(RS_K_40)));
+    delta = _mm_or_si128(delta, _mm_and_si128(_mm_and_si128(is_lead, ce_up), RS_K(RS_K_01)));
+    const __m128i r = _mm_add_epi8(v, delta);
+    /* continuations: 0x80 + the low six bits of the folded pair */
+    const __m128i cont = _mm_or_si128(_mm_and_si128(_mm_add_epi8(c, d), RS_K(RS_K_3F)), RS_K(RS_K_80));
+    return _mm_or_si128(_mm_andnot_si128(after_lead, r), _mm_and_si128(after_lead, cont));
+}
 #undef RS_K
 
 #elif defined(__ARM_NEON)
@@ -366,6 +436,37 @@ static RS_NOINLINE rs_v16_t rs_v16_fold2x(rs_v16_t v, rs_v16_t prev, rs_v16_t ne
     const uint8x16_t c3_up = vbicq_u8(vandq_u8(after_c3, cur_8x9x), not_9f_97);
     delta = vorrq_u8(delta, vandq_u8(c3_up, vdupq_n_u8(0x20)));
     return vaddq_u8(v, vorrq_u8(delta, ext_delta));
+}
+/* As the x86 rs_v16_gr_delta above: one 128-byte table lookup. */
+static inline uint8x16_t rs_v16_gr_delta(uint8x16_t c)
+{
+    static const uint8_t lo[64] = RS_SIMD_GR_ROWS03, hi[64] = RS_SIMD_GR_ROWS47;
+    const uint8x16x4_t tlo = {{vld1q_u8(lo), vld1q_u8(lo + 16), vld1q_u8(lo + 32), vld1q_u8(lo + 48)}};
+    const uint8x16x4_t thi = {{vld1q_u8(hi), vld1q_u8(hi + 16), vld1q_u8(hi + 32), vld1q_u8(hi + 48)}};
+    return vqtbx4q_u8(vqtbl4q_u8(tlo, c), thi, vsubq_u8(c, vdupq_n_u8(64)));
+}
+
+/* As the x86 rs_v16_fold2g above. */
+static RS_NOINLINE rs_v16_t rs_v16_fold2g(rs_v16_t v, rs_v16_t prev, rs_v16_t next, size_t n, int *ok)
+{
+    static const uint8_t idx[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const uint8x16_t ce = vdupq_n_u8(0xCE), cf = vdupq_n_u8(0xCF), x3f = vdupq_n_u8(0x3F), x40 = vdupq_n_u8(0x40);
+    const uint8x16_t x80 = vdupq_n_u8(0x80), fe = vdupq_n_u8(0xFE);
+    const uint8x16_t is_lead = vceqq_u8(vandq_u8(v, fe), ce), after_lead = vceqq_u8(vandq_u8(prev, fe), ce);
+    const uint8x16_t is_cf = vceqq_u8(v, cf);
+    const uint8x16_t c = vorrq_u8(vandq_u8(v, x3f), vandq_u8(vceqq_u8(prev, cf), x40));
+    const uint8x16_t cl = vorrq_u8(vandq_u8(next, x3f), vandq_u8(is_cf, x40));
+    const uint8x16_t d = rs_v16_gr_delta(c), dl = rs_v16_gr_delta(cl);
+    const uint8x16_t in = vcltq_u8(vld1q_u8(idx), vdupq_n_u8((uint8_t)n));
+    const uint8x16_t bad = vorrq_u8(vbicq_u8(vcgeq_u8(v, x80), vorrq_u8(is_lead, after_lead)),
+                                    vandq_u8(after_lead, vcgeq_u8(d, x80)));
+    *ok = vmaxvq_u8(vandq_u8(bad, in)) == 0;
+    uint8x16_t delta = vandq_u8(vcltq_u8(vsubq_u8(v, vdupq_n_u8('A')), vdupq_n_u8(26)), vdupq_n_u8(0x20));
+    const uint8x16_t ce_up = vbicq_u8(vtstq_u8(vaddq_u8(cl, dl), x40), is_cf);
+    delta = vorrq_u8(delta, vandq_u8(vandq_u8(is_lead, ce_up), vdupq_n_u8(1)));
+    const uint8x16_t r = vaddq_u8(v, delta);
+    const uint8x16_t cont = vorrq_u8(vandq_u8(vaddq_u8(c, d), x3f), x80);
+    return vbslq_u8(after_lead, cont, r);
 }
 #else
 #error "no 16-byte vector primitives for this target"
@@ -666,6 +767,8 @@ static inline size_t rs_simd_emit_chunks(const uint8_t *text, size_t s, size_t n
         if (!ok)
             f = rs_v16_fold2x(v, prev, next, r, &ok);
         if (!ok)
+            f = rs_v16_fold2g(v, prev, next, r, &ok);
+        if (!ok)
             return 0;
         rs_v16_store(w + o, f);
         if (r > 8) {
@@ -698,8 +801,10 @@ static inline size_t RS_FN(emit16)(const uint8_t *src, size_t n, rs_token_t *tok
         f = rs_v16_fold(v);
     } else {
         int ok; /* the token has whole characters: the bytes around are in v */
-        f = ext ? rs_v16_fold2x(v, rs_v16_up1(v), rs_v16_down1(v), n, &ok)
-                : rs_v16_fold2(v, rs_v16_up1(v), rs_v16_down1(v), n, &ok);
+        const rs_v16_t prev = rs_v16_up1(v), next = rs_v16_down1(v);
+        f = ext ? rs_v16_fold2x(v, prev, next, n, &ok) : rs_v16_fold2(v, prev, next, n, &ok);
+        if (!ok && ext)
+            f = rs_v16_fold2g(v, prev, next, n, &ok);
         if (!ok)
             return 0;
     }

@@ -17,7 +17,9 @@
  *     every offset 0..200 (which crosses the 32-, 48- and 64-byte edges)
  *     with several neighbours, and ending exactly at the end of the text;
  *   - every two-byte character and every character U+2000-U+20FF in joining
- *     contexts;
+ *     contexts, and every two-byte character at each of the first 18
+ *     positions of long words of Latin, Greek or Cyrillic letters (the
+ *     16-byte edges of the vector fold), and seeded random long words;
  *   - the corpus /work/shared/corpora/changelog-transcripts.tar.zst,
  *     unpacked into a temporary directory with tar (skipped, with the reason
  *     printed, when it is absent), and sample/transcripts.
@@ -505,6 +507,62 @@ ParameterizedTest(simd_param_t *p, simd, characters_in_context)
                 failed += !compare(k, buf, len - 24, 1, 0, what); /* ending the text */
             }
         }
+    }
+}
+
+/* Every two-byte character inside long words of letters of one script
+ * (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic), at each of the first
+ * 18 positions, so that it meets the 16-byte edges of the vector fold; then
+ * seeded random long words mixing those scripts. */
+SIMD_PARAMS(simd, long_words_of_two_byte_letters)
+ParameterizedTest(simd_param_t *p, simd, long_words_of_two_byte_letters)
+{
+    const rs_kernels_t *k = simd_table(p);
+    static const uint32_t base[] = {'a', 0xE9, 0x101, 0x3B1, 0x391, 0x430, 0x410};
+    static const uint32_t letters[] = {'a', 'Q',   0xC9,  0xE9,  0xDF,  0x100, 0x101, 0x130, 0x17F, 0x386,
+                                       0x38C, 0x38F, 0x390, 0x391, 0x3A3, 0x3AB, 0x3B1, 0x3C2, 0x3C9, 0x3CE,
+                                       0x3CF, 0x3D0, 0x3F4, 0x400, 0x410, 0x42F, 0x430, 0x45F, 0x460, 0x4C0};
+    const size_t nbase = sizeof base / sizeof base[0], nlet = sizeof letters / sizeof letters[0];
+    uint8_t buf[400];
+    size_t failed = 0;
+    for (uint32_t cp = 0x80; cp < 0x800 && failed < 10; cp++) {
+        for (size_t b = 0; b < nbase; b++) {
+            for (size_t at = 0; at < 18; at++) {
+                size_t len = 0;
+                memcpy(buf, "x ", 2);
+                len = 2;
+                for (size_t i = 0; i < 20; i++)
+                    len += rs_utf8_encode(i == at ? cp : base[b], buf + len);
+                memcpy(buf + len, " y", 2);
+                len += 2;
+                char what[96];
+                snprintf(what, sizeof what, "U+%04X at %zu in a word of U+%04X", (unsigned)cp, at, (unsigned)base[b]);
+                failed += !compare(k, buf, len, at, 0, what);
+            }
+        }
+    }
+    for (uint64_t seed = 1; seed <= 3000 && failed < 10; seed++) {
+        uint64_t st = seed * 0x9E3779B97F4A7C15ULL;
+        size_t len = 0;
+        while (len + 4 * 45 < sizeof buf) {
+            const size_t n = 1 + rng_next(&st) % 40;
+            const uint64_t script = rng_next(&st) % 4; /* 0: mixed; else mostly one letter's block */
+            const uint32_t home = letters[rng_next(&st) % nlet];
+            for (size_t i = 0; i < n; i++) {
+                const uint64_t r = rng_next(&st);
+                uint32_t c = script == 0 ? letters[r % nlet] : (home & ~0x3Fu) | (uint32_t)(r % 64);
+                if (c < 0xC0) /* ASCII and U+0080-U+00BF: ASCII letters instead */
+                    c = 'a' + (uint32_t)(r % 26) - (r & 64 ? 32 : 0);
+                len += rs_utf8_encode(c, buf + len);
+            }
+            static const char *const seps[] = {" ", " ", "\n", ".", "'", "\xE2\x80\x99", ", "};
+            const char *sep = seps[rng_next(&st) % 7];
+            memcpy(buf + len, sep, strlen(sep));
+            len += strlen(sep);
+        }
+        char what[96];
+        snprintf(what, sizeof what, "random long two-byte words, seed %llu", (unsigned long long)seed);
+        failed += !compare(k, buf, len, seed % 64, seed & 1, what);
     }
 }
 
