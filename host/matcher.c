@@ -1,8 +1,10 @@
 /*
  * matcher.c - compiling a lexicon and matching it on token windows
  * (matcher.h). Built once by one thread; read-only while workers match.
- * The prefilter bitmap is built last, from the two first-word tables; per
- * token, its bits are tested before any table is probed.
+ * Each first key's patterns are then laid out contiguously
+ * (rs_chains_pack) and the prefilter bitmap is built last, from the two
+ * first-word tables; per token, its bits are tested before any table is
+ * probed.
  */
 #include "matcher.h"
 
@@ -69,6 +71,36 @@ static rs_err_e rs_filter_build(rs_matcher_t *m)
         rs_fbit_set(m, rs_fbit_glob(m, w, 8 + (uint32_t)len));
     }
     return RS_OK;
+}
+
+/* Lays each first key's chain out contiguously, in chain (lexicon) order,
+ * so that a walk reads consecutive patterns instead of chasing next
+ * (each pattern's next becomes its own index + 1, or RS_NONE at a chain's
+ * end). The order of a walk, so of the hits, is unchanged. */
+static rs_err_e rs_chains_pack(rs_matcher_t *m)
+{
+    if (m->npat == 0)
+        return RS_OK;
+    rs_mpat_t *np = malloc(m->npat * sizeof *np);
+    if (!np)
+        return RS_ERR_NOMEM;
+    uint32_t at = 0;
+    rs_dict_t *const d[2] = {&m->first_exact, &m->first_glob};
+    for (int t = 0; t < 2; t++) {
+        for (size_t id = 0; id < d[t]->n; id++) {
+            uint32_t *head = rs_dict_val(d[t], id);
+            uint32_t pi = *head;
+            *head = at;
+            for (; pi != RS_NONE; pi = m->pat[pi].next) {
+                np[at] = m->pat[pi];
+                np[at].next = m->pat[pi].next == RS_NONE ? RS_NONE : at + 1;
+                at++;
+            }
+        }
+    }
+    free(m->pat);
+    m->pat = np;
+    return at == m->npat ? RS_OK : RS_ERR_INTERNAL;
 }
 
 typedef struct rs_mbuild {
@@ -217,6 +249,7 @@ rs_err_e rs_matcher_build(rs_matcher_t *m, const rs_lexicon_t *lex)
     }
     m->cat_base[lex->n] = g;
     m->npat_total = g;
+    RS_FORWARD(rs_chains_pack(m));
     return rs_filter_build(m);
 }
 
@@ -269,22 +302,25 @@ static void rs_try_chain(const rs_matcher_t *m, rs_match_state_t *s, const rs_to
                          uint32_t pi)
 {
     const uint64_t hash1 = i + 1 < t->n ? t->tok[i + 1].hash : 0;
-    for (; pi != RS_NONE; pi = m->pat[pi].next) {
-        const rs_mpat_t *p = &m->pat[pi];
-        if (i + p->nwords > t->n || (p->has_hash1 && p->hash1 != hash1))
-            continue;
-        uint32_t k = 1;
-        while (k < p->nwords && rs_word_matches(m, &m->words[p->word0 + k], t, i + k))
-            k++;
-        if (k < p->nwords)
-            continue;
-        const uint32_t c = p->cat;
-        if (s->best_len[c] == 0)
-            s->touched[s->ntouched++] = c;
-        if (p->nwords > s->best_len[c] || (p->nwords == s->best_len[c] && p->gpat < s->best_pat[c])) {
-            s->best_len[c] = p->nwords;
-            s->best_pat[c] = p->gpat;
+    /* a chain is contiguous (rs_chains_pack): the next pattern's address
+     * does not wait for this one's load */
+    for (const rs_mpat_t *p = &m->pat[pi];; p++) {
+        if (i + p->nwords <= t->n && (!p->has_hash1 || p->hash1 == hash1)) {
+            uint32_t k = 1;
+            while (k < p->nwords && rs_word_matches(m, &m->words[p->word0 + k], t, i + k))
+                k++;
+            const uint32_t c = p->cat;
+            if (k == p->nwords) {
+                if (s->best_len[c] == 0)
+                    s->touched[s->ntouched++] = c;
+                if (p->nwords > s->best_len[c] || (p->nwords == s->best_len[c] && p->gpat < s->best_pat[c])) {
+                    s->best_len[c] = p->nwords;
+                    s->best_pat[c] = p->gpat;
+                }
+            }
         }
+        if (p->next == RS_NONE)
+            break;
     }
 }
 

@@ -52,7 +52,7 @@ typedef struct rs_mpat {
     uint32_t gpat;  /* global pattern index (cat_base[cat] + index in category) */
     uint32_t word0; /* first word in words[] */
     uint32_t nwords;
-    uint32_t next;       /* next pattern with the same first key, UINT32_MAX ends */
+    uint32_t next;       /* next pattern with the same first key (once built: this index + 1), UINT32_MAX ends */
     uint32_t has_hash1;  /* 1: the second word is exact and hash1 is its rs_hash64 */
     uint64_t hash1;      /* a token of another hash cannot be the second word */
 } rs_mpat_t;
