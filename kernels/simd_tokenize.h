@@ -36,7 +36,11 @@
  * (rs_v16_fold2x, out of line, so as not to slow the others), and when that
  * fails too, with Greek U+0386-U+03CE (tonos capitals, U+0391-U+03AB, final
  * sigma) by a lookup of the delta on the pair's low seven bits
- * (rs_v16_fold2g, tables RS_SIMD_GR_ROW*); other tokens one code point at a time (rs_unicode_fold).
+ * (rs_v16_fold2g, tables RS_SIMD_GR_ROW*). A token that starts with a Greek
+ * lead byte (CE, CF) tries rs_v16_fold2g first and the others after it; the
+ * order only saves failed attempts, each fold either folds the whole chunk
+ * exactly or reports that it cannot. Other tokens are folded one code point
+ * at a time (rs_unicode_fold).
  *
  * Any other non-ASCII byte (call its position q) goes to the scalar
  * reference: the tokens whose end is decided without looking at q are
@@ -302,7 +306,8 @@ static inline __m128i rs_v16_gr_delta(const uint8_t (*k)[16], __m128i c)
 /* Fold ASCII and Greek (leads CE, CF; RS_SIMD_GR_*) as rs_v16_fold2 does
  * its letters; *ok = 0 when another non-ASCII byte, or a Greek character
  * these rows leave to the scalar fold, is among the first n. Out of line:
- * only tokens rs_v16_fold2 and rs_v16_fold2x cannot fold come here. */
+ * only tokens that start with a Greek letter, or that rs_v16_fold2 and
+ * rs_v16_fold2x cannot fold, come here. */
 static RS_NOINLINE rs_v16_t rs_v16_fold2g(rs_v16_t v, rs_v16_t prev, rs_v16_t next, size_t n, int *ok)
 {
     const uint8_t(*k)[16] = rs_v16_consts();
@@ -757,17 +762,27 @@ static inline size_t rs_simd_emit_chunks(const uint8_t *text, size_t s, size_t n
 {
     uint8_t *const w = fold + fl;
     uint64_t h = (uint64_t)n * RS_HASH_P1;
+    const int greek = (text[s] & 0xFE) == 0xCE; /* a Greek word: its fold first */
     for (size_t o = 0; o < n; o += 16) {
         const rs_v16_t v = rs_v16_load(text + s + o);
         const rs_v16_t prev = o ? rs_v16_load(text + s + o - 1) : rs_v16_up1(v);
         const size_t r = n - o < 16 ? n - o : 16;
         const rs_v16_t next = rs_v16_load(text + s + o + 1);
         int ok;
-        rs_v16_t f = rs_v16_fold2(v, prev, next, r, &ok);
-        if (!ok)
-            f = rs_v16_fold2x(v, prev, next, r, &ok);
-        if (!ok)
+        rs_v16_t f;
+        if (greek) {
             f = rs_v16_fold2g(v, prev, next, r, &ok);
+            if (!ok)
+                f = rs_v16_fold2(v, prev, next, r, &ok);
+            if (!ok)
+                f = rs_v16_fold2x(v, prev, next, r, &ok);
+        } else {
+            f = rs_v16_fold2(v, prev, next, r, &ok);
+            if (!ok)
+                f = rs_v16_fold2x(v, prev, next, r, &ok);
+            if (!ok)
+                f = rs_v16_fold2g(v, prev, next, r, &ok);
+        }
         if (!ok)
             return 0;
         rs_v16_store(w + o, f);
@@ -802,9 +817,15 @@ static inline size_t RS_FN(emit16)(const uint8_t *src, size_t n, rs_token_t *tok
     } else {
         int ok; /* the token has whole characters: the bytes around are in v */
         const rs_v16_t prev = rs_v16_up1(v), next = rs_v16_down1(v);
-        f = ext ? rs_v16_fold2x(v, prev, next, n, &ok) : rs_v16_fold2(v, prev, next, n, &ok);
-        if (!ok && ext)
+        if (ext && (src[0] & 0xFE) == 0xCE) { /* a Greek word: its fold first */
             f = rs_v16_fold2g(v, prev, next, n, &ok);
+            if (!ok)
+                f = rs_v16_fold2x(v, prev, next, n, &ok);
+        } else {
+            f = ext ? rs_v16_fold2x(v, prev, next, n, &ok) : rs_v16_fold2(v, prev, next, n, &ok);
+            if (!ok && ext)
+                f = rs_v16_fold2g(v, prev, next, n, &ok);
+        }
         if (!ok)
             return 0;
     }
