@@ -1,17 +1,24 @@
 /*
  * bench_tokenize.c - throughput of each kernel table on texts in memory:
- * tokenize + fold + hash, and tokenize + count every term into an rs_dict_t
- * (what a scan does per token, without the matchers and bigrams).
+ * tokenize + fold + hash, tokenize + count every term into an rs_dict_t
+ * (what a scan does per token, without the matchers and bigrams), and
+ * tokenize + match a lexicon (host/matcher.c, as a scan runs it per turn).
  *
  *   bench_tokenize [options] PATH...     files, or directories walked
  *   bench_tokenize [options] --gen KIND BYTES
  *                                        a generated text: cyrillic (Russian
- *                                        words) or latin (French, Czech,
- *                                        German, Polish words with accents)
+ *                                        words), greek (modern Greek words
+ *                                        with tonos and final sigma) or latin
+ *                                        (French, Czech, German, Polish words
+ *                                        with accents)
  * options:
  *   --backends LIST   comma-separated table names (default: every table this
  *                     CPU runs)
- *   --mode M          tokenize, count or both (default both)
+ *   --mode M          tokenize, count or both (default both); with
+ *                     --lexicon, match too (M may also be match)
+ *   --lexicon FILE    a lexicon (any format rostrum reads: TSV, quanteda
+ *                     YAML, LIWC, Lexicoder): also time tokenize + match,
+ *                     every hit counted per pattern, as a scan's --topics
  *   --min-time S      seconds per timed run (default 1)
  *   --runs N          timed runs, the median is reported (default 5)
  *   --piece N         cut each text into pieces of at most N bytes at
@@ -32,8 +39,8 @@
  * not count; the benchmark is single-threaded (pin it with taskset). Before
  * any figure is printed every backend's output is checked against the
  * scalar reference: a checksum of every token (offset, length, hash), of
- * the folded bytes and of the invalid byte count, and of the counted
- * dictionary.
+ * the folded bytes and of the invalid byte count, of the counted
+ * dictionary, and of the hits of each lexicon pattern.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -46,6 +53,8 @@
 #include <time.h>
 
 #include "dict.h"    /* rs_dict_t */
+#include "lexicon.h" /* rs_lexicon_load */
+#include "matcher.h" /* rs_matcher_t */
 #include "hash.h"    /* rs_hash64 */
 #include "kernels.h" /* rs_kernels_t, rs_kernels_all, rs_cpu_features */
 
@@ -154,6 +163,15 @@ static const char *const gen_latin[] = {
     "corazón", "São", "coração", "não", "ação", "Škoda", "Dvořák",
 };
 
+static const char *const gen_greek[] = {
+    "και", "το", "να", "του", "η", "της", "σε", "με", "για", "την", "από", "ότι", "δεν", "θα", "είναι",
+    "στην", "που", "οι", "τα", "των", "στο", "ένα", "μια", "αλλά", "πολύ", "όπως", "έχει", "μας", "όταν",
+    "κυβέρνηση", "πρωθυπουργός", "υπουργός", "οικονομία", "Ευρώπη", "χώρα", "σήμερα", "ερώτηση",
+    "απάντηση", "Αθήνα", "Ελλάδα", "δημοκρατία", "εκλογές", "βουλή", "νόμος", "πρόβλημα", "συνέντευξη",
+    "ευθύνη", "δυνατότητα", "οπωσδήποτε", "ανάπτυξη", "κοινωνία", "απόφαση", "άνθρωποι", "εργασία",
+    "χρόνος", "ζωή", "ώρα", "ήδη", "ίδιος", "ύστερα", "Βόλος", "Θεσσαλονίκη", "προϋπολογισμός", "ΗΠΑ",
+};
+
 static uint64_t gen_rng(uint64_t *s)
 {
     uint64_t x = *s;
@@ -166,11 +184,13 @@ static uint64_t gen_rng(uint64_t *s)
 
 static void generate(bench_input_t *in, const char *kind, size_t bytes)
 {
-    const int cyr = strcmp(kind, "cyrillic") == 0;
-    if (!cyr && strcmp(kind, "latin") != 0)
-        die("--gen takes cyrillic or latin", kind);
-    const char *const *words = cyr ? gen_cyrillic : gen_latin;
-    const size_t nw = cyr ? sizeof gen_cyrillic / sizeof *gen_cyrillic : sizeof gen_latin / sizeof *gen_latin;
+    const int cyr = strcmp(kind, "cyrillic") == 0, gr = strcmp(kind, "greek") == 0;
+    if (!cyr && !gr && strcmp(kind, "latin") != 0)
+        die("--gen takes cyrillic, greek or latin", kind);
+    const char *const *words = cyr ? gen_cyrillic : gr ? gen_greek : gen_latin;
+    const size_t nw = cyr  ? sizeof gen_cyrillic / sizeof *gen_cyrillic
+                      : gr ? sizeof gen_greek / sizeof *gen_greek
+                           : sizeof gen_latin / sizeof *gen_latin;
     double *cum = malloc(nw * sizeof *cum), total = 0;
     uint8_t *t = malloc(bytes + 64);
     if (!cum || !t)
@@ -207,6 +227,18 @@ static void generate(bench_input_t *in, const char *kind, size_t bytes)
                 c[1] -= 0x20;
             else if (c[0] == 0xD1 && c[1] >= 0x80 && c[1] <= 0x8F)
                 c[0] = 0xD0, c[1] += 0x20;
+            else if (c[0] == 0xCE && c[1] >= 0xB1 && c[1] <= 0xBF) /* Greek alpha to omicron */
+                c[1] -= 0x20;
+            else if (c[0] == 0xCF && c[1] >= 0x80 && c[1] <= 0x89 && c[1] != 0x82) /* pi to omega */
+                c[0] = 0xCE, c[1] += 0x20;
+            else if (c[0] == 0xCE && c[1] == 0xAC) /* alpha with tonos */
+                c[1] = 0x86;
+            else if (c[0] == 0xCE && c[1] >= 0xAD && c[1] <= 0xAF) /* epsilon, eta, iota with tonos */
+                c[1] -= 0x25;
+            else if (c[0] == 0xCF && c[1] == 0x8C) /* omicron with tonos */
+                c[0] = 0xCE;
+            else if (c[0] == 0xCF && (c[1] == 0x8D || c[1] == 0x8E)) /* upsilon, omega with tonos */
+                c[0] = 0xCE, c[1] += 1;
             else if (c[0] >= 'a' && c[0] <= 'z')
                 c[0] -= 0x20;
             else if (c[0] == 0xC3 && c[1] >= 0xA0 && c[1] <= 0xBE && c[1] != 0xB7)
@@ -275,6 +307,10 @@ static double now(void)
 typedef struct bench_out {
     rs_tokens_t t;
     rs_dict_t dict;
+    const rs_matcher_t *m; /* --lexicon */
+    rs_match_state_t ms;
+    uint64_t *hits; /* per pattern (npat_total) */
+    uint64_t abs;   /* tokens matched so far, over all passes (the state's blocked[] is by it) */
 } bench_out_t;
 
 typedef uint64_t (*bench_pass_fn)(const rs_kernels_t *k, const bench_input_t *in, bench_out_t *o);
@@ -341,6 +377,31 @@ static uint64_t pass_count(const rs_kernels_t *k, const bench_input_t *in, bench
     return sum;
 }
 
+static void on_hit(void *ctx, uint32_t cat, uint32_t gpat)
+{
+    (void)cat;
+    ((uint64_t *)ctx)[gpat]++;
+}
+
+/* One pass: every text tokenized and matched, hits counted per pattern;
+ * the checksum is over the per-pattern counts. */
+static uint64_t pass_match(const rs_kernels_t *k, const bench_input_t *in, bench_out_t *o)
+{
+    const size_t np = o->m->npat_total;
+    memset(o->hits, 0, (np ? np : 1) * sizeof *o->hits);
+    for (size_t i = 0; i < in->n; i++) {
+        o->t.n = 0;
+        o->t.fold_len = 0;
+        k->tokenize(in->v[i].data, in->v[i].len, &o->t);
+        rs_matcher_run(o->m, &o->ms, &o->t, 0, o->t.n, o->abs, on_hit, o->hits);
+        o->abs += o->t.n;
+    }
+    uint64_t sum = mix(0, np);
+    for (size_t p = 0; p < np; p++)
+        sum = mix(sum, o->hits[p]);
+    return sum;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     const double x = *(const double *)a, y = *(const double *)b;
@@ -376,7 +437,7 @@ static double measure(bench_pass_fn fn, const rs_kernels_t *k, const bench_input
 int main(int argc, char **argv)
 {
     bench_input_t in = {0};
-    const char *backends = NULL, *mode = "both", *save = NULL;
+    const char *backends = NULL, *mode = "both", *save = NULL, *lexicon = NULL;
     size_t piece = 0;
     int no_ratio = 0;
     double min_time = 1.0;
@@ -391,6 +452,8 @@ int main(int argc, char **argv)
             min_time = atof(argv[++i]);
         else if (strcmp(a, "--runs") == 0 && i + 1 < argc)
             runs = atoi(argv[++i]);
+        else if (strcmp(a, "--lexicon") == 0 && i + 1 < argc)
+            lexicon = argv[++i];
         else if (strcmp(a, "--save") == 0 && i + 1 < argc)
             save = argv[++i];
         else if (strcmp(a, "--no-ratio") == 0)
@@ -402,7 +465,7 @@ int main(int argc, char **argv)
             i += 2;
         } else if (a[0] == '-') {
             die("usage: bench_tokenize [--backends LIST] [--mode tokenize|count|both] [--min-time S] "
-                "[--runs N] [--piece N] [--save FILE] [--no-ratio] (PATH... | --gen cyrillic|latin BYTES)",
+                "[--lexicon FILE] [--runs N] [--piece N] [--save FILE] [--no-ratio] (PATH... | --gen cyrillic|greek|latin BYTES)",
                 NULL);
         } else {
             load_path(&in, a);
@@ -423,7 +486,12 @@ int main(int argc, char **argv)
             die("write error", save);
         return 0;
     }
-    const int do_tok = strcmp(mode, "count") != 0, do_count = strcmp(mode, "tokenize") != 0;
+    const int only_match = strcmp(mode, "match") == 0;
+    const int do_tok = strcmp(mode, "count") != 0 && !only_match;
+    const int do_count = strcmp(mode, "tokenize") != 0 && !only_match;
+    const int do_match = lexicon != NULL && (only_match || strcmp(mode, "both") == 0);
+    if (only_match && !lexicon)
+        die("--mode match needs --lexicon FILE", NULL);
     const bench_input_t texts = in;
     if (piece > 0)
         in = cut_pieces(&texts, piece);
@@ -454,6 +522,19 @@ int main(int argc, char **argv)
     }
 
     bench_out_t o = {0};
+    rs_lexicon_t lex = {0};
+    rs_matcher_t matcher = {0};
+    if (do_match) {
+        rs_error_t err = {0};
+        if (rs_lexicon_load(&lex, lexicon, RS_LEXFMT_AUTO, &err) != RS_OK)
+            die(err.msg, NULL);
+        if (rs_matcher_build(&matcher, &lex) != RS_OK || rs_match_state_init(&o.ms, &matcher) != RS_OK)
+            die("out of memory", NULL);
+        o.m = &matcher;
+        o.hits = calloc(matcher.npat_total ? matcher.npat_total : 1, sizeof *o.hits);
+        if (!o.hits)
+            die("out of memory", NULL);
+    }
     o.t.tok_cap = in.max_len + 1;
     o.t.fold_cap = 2 * in.max_len + 64;
     o.t.tok = malloc(o.t.tok_cap * sizeof *o.t.tok);
@@ -464,7 +545,17 @@ int main(int argc, char **argv)
     /* check every backend against the reference before timing anything */
     const uint64_t ref_tok = pass_check(list[0], &in, &o);
     const uint64_t ref_count = do_count ? pass_count(list[0], &in, &o) : 0;
+    const uint64_t ref_match = do_match ? pass_match(list[0], &in, &o) : 0;
+    if (do_match) {
+        uint64_t hits = 0;
+        for (size_t p = 0; p < matcher.npat_total; p++)
+            hits += o.hits[p];
+        printf("# lexicon %s: %zu categories, %zu patterns compiled; %llu hits\n", lexicon, matcher.ncat,
+               matcher.npat, (unsigned long long)hits);
+    }
     for (size_t i = 1; i < nk; i++) {
+        if (do_match && pass_match(list[i], &in, &o) != ref_match)
+            die("lexicon hits differ from the scalar reference for backend", list[i]->name);
         if (pass_check(list[i], &in, &o) != ref_tok)
             die("tokens differ from the scalar reference for backend", list[i]->name);
         if (do_count && pass_count(list[i], &in, &o) != ref_count)
@@ -475,10 +566,12 @@ int main(int argc, char **argv)
            "checked against scalar\n",
            texts.n, in.bytes, in.n, min_time, runs);
     printf("%-9s %-9s %10s %10s %10s %6s %8s\n", "mode", "backend", "MB/s", "min", "max", "reps", "ratio");
-    for (int m = 0; m < 2; m++) {
-        if ((m == 0 && !do_tok) || (m == 1 && !do_count))
+    static const char *const mode_names[3] = {"tokenize", "count", "match"};
+    static const bench_pass_fn mode_fns[3] = {pass_tokenize, pass_count, pass_match};
+    for (int m = 0; m < 3; m++) {
+        if ((m == 0 && !do_tok) || (m == 1 && !do_count) || (m == 2 && !do_match))
             continue;
-        const bench_pass_fn fn = m == 0 ? pass_tokenize : pass_count;
+        const bench_pass_fn fn = mode_fns[m];
         double ref = 0;
         for (size_t i = no_ratio && nk > 1 ? 1 : 0; i < nk; i++) {
             double lo, hi;
@@ -486,8 +579,7 @@ int main(int argc, char **argv)
             const double med = measure(fn, list[i], &in, &o, min_time, runs, &lo, &hi, &reps);
             if (i == 0)
                 ref = med;
-            printf("%-9s %-9s %10.1f %10.1f %10.1f %6zu", m == 0 ? "tokenize" : "count", list[i]->name, med, lo, hi,
-                   reps);
+            printf("%-9s %-9s %10.1f %10.1f %10.1f %6zu", mode_names[m], list[i]->name, med, lo, hi, reps);
             if (ref > 0)
                 printf(" %7.2fx", med / ref);
             printf("\n");
@@ -496,6 +588,12 @@ int main(int argc, char **argv)
     }
     free(o.t.tok);
     free(o.t.fold);
+    free(o.hits);
+    if (do_match) {
+        rs_match_state_free(&o.ms);
+        rs_matcher_free(&matcher);
+    }
+    rs_lexicon_free(&lex);
     for (size_t i = 0; i < texts.n; i++)
         free(texts.v[i].data);
     if (in.v != texts.v)
