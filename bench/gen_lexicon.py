@@ -2,7 +2,7 @@
 """gen_lexicon.py - lexicons for the peer benchmark (bench/peers.sh), drawn
 deterministically from a corpus's own vocabulary.
 
-    gen_lexicon.py CORPUS_DIR N SEED OUT_PREFIX
+    gen_lexicon.py CORPUS_DIR N SEED OUT_PREFIX [GLOB_SHARE]
 
 reads every *.md, *.txt, *.markdown and *.text file under CORPUS_DIR (sorted
 by path), and writes
@@ -25,6 +25,14 @@ the patterns are words and 20% phrases, each picked at a log-uniform rank
 (as many among the first 2^k as among the next 2^k) with Python's
 random.Random(SEED), duplicates skipped. No globs: fixed-string peers
 (rg -F, grep -F) cannot express them. Same corpus and seed, same files.
+
+With GLOB_SHARE (0 to 1), also OUT_PREFIX-globs.tsv: the same N patterns
+for rostrum, where each single word of five or more letters is, with
+probability GLOB_SHARE (drawn from a second random.Random(SEED)), a glob
+instead: its first 4 to 6 letters (fewer than the word's) and `*`
+(a prefix already written is skipped, so the file may hold fewer
+patterns). For the issue-3 target "match a 5,000-entry lexicon (words,
+phrases, globs)" (bench/targets.sh).
 """
 import collections
 import os
@@ -68,9 +76,10 @@ def pick_rank(rng, n):
 
 
 def main():
-    if len(sys.argv) != 5:
-        sys.exit("usage: gen_lexicon.py CORPUS_DIR N SEED OUT_PREFIX")
+    if len(sys.argv) not in (5, 6):
+        sys.exit("usage: gen_lexicon.py CORPUS_DIR N SEED OUT_PREFIX [GLOB_SHARE]")
     root, n, seed, prefix = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    glob_share = float(sys.argv[5]) if len(sys.argv) == 6 else None
     wc, bc = collections.Counter(), collections.Counter()
     for path in corpus_files(root):
         with open(path, "rb") as f:
@@ -102,6 +111,20 @@ def main():
     with open(prefix + ".tsv", "w") as f:
         f.write("category\tpattern\n")
         f.write("".join(f"p{i + 1:04d}\t{p}\n" for i, p in enumerate(pats)))
+    if glob_share is not None:
+        grng, gseen, gpats = random.Random(seed), set(), []
+        for p in pats:
+            if " " not in p and len(p) >= 5 and grng.random() < glob_share:
+                g = p[:min(len(p) - 1, 4 + grng.randrange(3))] + "*"
+                if g in gseen:
+                    continue
+                gseen.add(g)
+                p = g
+            gpats.append(p)
+        with open(prefix + "-globs.tsv", "w") as f:
+            f.write("category\tpattern\n")
+            f.write("".join(f"p{i + 1:04d}\t{p}\n" for i, p in enumerate(gpats)))
+        print(f"{prefix}-globs.tsv: {len(gpats)} patterns ({len(gseen)} globs)", file=sys.stderr)
     print(f"{prefix}: {len(pats)} patterns ({sum(' ' in p for p in pats)} phrases) "
           f"from {len(words)} candidate words and {len(phrases)} phrases", file=sys.stderr)
 
