@@ -4,7 +4,8 @@
  * 32 bits of the hash to the part's size (any size, not only powers of
  * two), parts chosen by the top 8 bits. Counts that outgrow 32 bits move to
  * a side rs_dict_t of their part. Single-threaded per table, but for
- * rs_pairs_merge_part, which touches one part and nothing else.
+ * rs_pairs_merge_part, which touches one part and nothing else. Also the
+ * batches of keys counted a part's bucket at a time (rs_pairs_batch_t).
  */
 #include "pairs.h"
 
@@ -238,5 +239,94 @@ int rs_pairs_next(const rs_pairs_t *p, uint64_t *pos, rs_pair_t *out)
         }
         *pos = (part + 1) << 32;
     }
+    return 0;
+}
+
+void rs_pairs_batch_init(rs_pairs_batch_t *b)
+{
+    memset(b, 0, sizeof *b);
+    b->from = RS_PAIRS_BATCH_FROM;
+}
+
+void rs_pairs_batch_free(rs_pairs_batch_t *b)
+{
+    const size_t from = b->from;
+    free(b->key);
+    rs_pairs_batch_init(b);
+    b->from = from;
+}
+
+/* The hash a key was appended under, from the key and its part. */
+static inline uint64_t rs_batch_hash(uint64_t key, unsigned part)
+{
+    return (rs_pairs_hash(key) & 0x00FFFFFFFFFFFFFFull) | (uint64_t)part << 56;
+}
+
+/* How far ahead a flush prefetches the slot of a key. */
+#define RS_BATCH_AHEAD 16
+
+int rs_pairs_batch_flush_part(rs_pairs_batch_t *b, unsigned part)
+{
+    const uint64_t *const k = b->key + (size_t)part * RS_PAIRS_BATCH;
+    const size_t n = b->fill[part];
+    rs_pairs_t *const p = b->to;
+    int r = 0;
+    b->fill[part] = 0;
+    b->n -= n;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (i + RS_BATCH_AHEAD < n)
+            rs_pairs_prefetch(p, rs_batch_hash(k[i + RS_BATCH_AHEAD], part));
+        r = rs_pairs_add(p, k[i], rs_batch_hash(k[i], part), 1);
+    }
+    return r;
+}
+
+int rs_pairs_batch_flush(rs_pairs_batch_t *b)
+{
+    int r = 0;
+    for (unsigned q = 0; q < RS_PAIRS_PARTS && b->n; q++)
+        if (b->fill[q] && rs_pairs_batch_flush_part(b, q) != 0)
+            r = -1;
+    if (r != 0) { /* the keys not added are dropped */
+        memset(b->fill, 0, sizeof b->fill);
+        b->n = 0;
+    }
+    return r;
+}
+
+int rs_pairs_batch_add_slow(rs_pairs_batch_t *b, rs_pairs_t *p, uint64_t key, uint64_t hash)
+{
+    if (b->to != p) {
+        if (rs_pairs_batch_flush(b) != 0)
+            return -1;
+        b->to = p;
+    }
+    if (b->n == 0 && p->n < b->from) /* a small table: at once (nothing waits for it) */
+        return rs_pairs_add(p, key, hash, 1);
+    if (!b->key && !b->direct) {
+        b->key = malloc((size_t)RS_PAIRS_PARTS * RS_PAIRS_BATCH * sizeof *b->key);
+        b->direct = b->key == NULL; /* no room for buckets: count at once, as before */
+    }
+    if (b->direct)
+        return rs_pairs_add(p, key, hash, 1);
+    return rs_pairs_batch_add(b, p, key, hash);
+}
+
+int rs_pairs_batch_add_all(rs_pairs_batch_t *b, rs_pairs_t *p, const uint64_t *key, const uint64_t *hash, size_t n)
+{
+    size_t i = 0;
+    if (b->to != p && rs_pairs_batch_flush(b) != 0)
+        return -1;
+    b->to = p;
+    if (b->n == 0) /* nothing waits: at once while the table is small (it may pass from here: still in order) */
+        for (; i < n && p->n < b->from; i++) {
+            if (i + RS_BATCH_AHEAD < n)
+                rs_pairs_prefetch(p, hash[i + RS_BATCH_AHEAD]);
+            if (rs_pairs_add(p, key[i], hash[i], 1) != 0)
+                return -1;
+        }
+    for (; i < n; i++)
+        if (rs_pairs_batch_add(b, p, key[i], hash[i]) != 0)
+            return -1;
     return 0;
 }

@@ -190,6 +190,77 @@ static inline void rs_pairs_prefetch(const rs_pairs_t *p, uint64_t hash)
         __builtin_prefetch(&q->slot[rs_pairs_slot_of(q, hash)]);
 }
 
+/* Keys waiting to be counted once each, one bucket per part: a scan
+ * appends each bigram to its part's bucket (a store into one of 256 open
+ * cache lines) and adds a bucket to its table when it is full, or when
+ * rs_pairs_batch_flush is called. So each part takes its keys
+ * RS_PAIRS_BATCH at a time, while its slots (a few hundred KB) are in the
+ * caches and its pages in the TLB, instead of one key at a time all over a
+ * table of tens of MB. Each part gets its keys in the order they were
+ * appended, and a part's slots depend on nothing but the keys added to it
+ * and their order (growth is per part), so the table ends up exactly as
+ * direct adds leave it, slot for slot. A batch goes to one table at a time:
+ * a key for another table first flushes the keys waiting for the last one.
+ * The keys' hashes must have rs_pairs_hash(key)'s low 56 bits
+ * (rs_pairs_bigram_hash has): a bucket keeps the key alone and recomputes
+ * the hash from it and its part. The caller flushes before the table is
+ * read, merged, cleared or freed; a table's n does not count waiting keys.
+ * A table of fewer than `from` keys (RS_PAIRS_BATCH_FROM, a few MB: within the
+ * caches, or soon flushed elsewhere, as the pool's workers' tables are at
+ * -j 2 and more) takes its keys at once while none wait, so that it costs
+ * nothing; a batch starts when the table passes that size and goes on until
+ * it is flushed (starting and stopping only with nothing waiting keeps each
+ * part's order). The buckets (RS_PAIRS_PARTS * RS_PAIRS_BATCH keys, 16 MB)
+ * are allocated then and touched as they fill. Not thread-safe. */
+#define RS_PAIRS_BATCH 8192
+#define RS_PAIRS_BATCH_FROM (1u << 18)
+
+typedef struct rs_pairs_batch {
+    rs_pairs_t *to; /* the table the waiting keys go to */
+    uint64_t *key;  /* RS_PAIRS_PARTS buckets of RS_PAIRS_BATCH keys; NULL until the first add */
+    uint32_t fill[RS_PAIRS_PARTS];
+    size_t n;       /* keys waiting */
+    int direct;     /* the buckets could not be allocated: keys go to the table at once */
+    size_t from;    /* keys a table has before its keys wait (RS_PAIRS_BATCH_FROM; tests set 0) */
+} rs_pairs_batch_t;
+
+/* An empty batch (allocates nothing), from RS_PAIRS_BATCH_FROM. Can't fail. */
+void rs_pairs_batch_init(rs_pairs_batch_t *b);
+
+/* Frees b; keys still waiting are dropped. */
+void rs_pairs_batch_free(rs_pairs_batch_t *b);
+
+/* Adds the keys of part's bucket to b->to. -1 when out of memory (the
+ * bucket's keys not yet added are dropped). */
+int rs_pairs_batch_flush_part(rs_pairs_batch_t *b, unsigned part);
+
+/* Adds every waiting key to b->to, part by part. -1 when out of memory (the
+ * keys not yet added are dropped). Can be called with none waiting. */
+int rs_pairs_batch_flush(rs_pairs_batch_t *b);
+
+/* rs_pairs_batch_add for a key to another table than the last, and for the
+ * first key to wait (buckets to allocate). */
+int rs_pairs_batch_add_slow(rs_pairs_batch_t *b, rs_pairs_t *p, uint64_t key, uint64_t hash);
+
+/* Counts key once in p, now or at a flush (see above). -1 when out of
+ * memory. */
+static inline int rs_pairs_batch_add(rs_pairs_batch_t *b, rs_pairs_t *p, uint64_t key, uint64_t hash)
+{
+    if (b->to == p && b->n == 0 && p->n < b->from) /* a small table: at once */
+        return rs_pairs_add(p, key, hash, 1);
+    if (b->to != p || !b->key)
+        return rs_pairs_batch_add_slow(b, p, key, hash);
+    const unsigned q = (unsigned)(hash >> 56);
+    b->key[(size_t)q * RS_PAIRS_BATCH + b->fill[q]] = key;
+    b->n++;
+    return ++b->fill[q] == RS_PAIRS_BATCH ? rs_pairs_batch_flush_part(b, q) : 0;
+}
+
+/* rs_pairs_batch_add of key[i] under hash[i], i = 0..n-1, in order: while
+ * the table is small and nothing waits, at once, each slot prefetched a few
+ * keys ahead. -1 when out of memory. */
+int rs_pairs_batch_add_all(rs_pairs_batch_t *b, rs_pairs_t *p, const uint64_t *key, const uint64_t *hash, size_t n);
+
 /* Adds src's keys to dst, each key (a, b) as (map[a], map[b]) with its
  * count, part by part: src's part i into dst's part i. The keys of both
  * tables must have been added under hashes whose part does not change

@@ -300,3 +300,77 @@ Test(pairs, merge_part_by_part_renames_terms)
     free(to_b);
     free(th);
 }
+
+/* Whether a and b hold the same keys in the same slots of the same parts. */
+static void expect_same_slots(const rs_pairs_t *a, const rs_pairs_t *b)
+{
+    cr_expect_eq(a->n, b->n, "keys: %zu against %zu", a->n, b->n);
+    for (size_t q = 0; q < RS_PAIRS_PARTS; q++) {
+        const rs_pairs_part_t *x = &a->part[q], *y = &b->part[q];
+        cr_assert_eq(x->cap, y->cap, "part %zu: %u slots against %u", q, x->cap, y->cap);
+        cr_assert_eq(x->n, y->n, "part %zu", q);
+        cr_assert(x->cap == 0 || memcmp(x->slot, y->slot, x->cap * sizeof *x->slot) == 0, "part %zu: slots differ", q);
+    }
+}
+
+Test(pairs, a_batch_leaves_every_part_as_direct_adds_do)
+{
+    uint64_t s = test_seed();
+    /* bigram-like keys (two term ids) under their bigram hashes, skewed so
+     * that some parts fill their bucket many times over and others never;
+     * two tables taken in turns, so that a key for the other table flushes
+     * what waits for this one */
+    enum { TERMS = 3000, ADDS = 3 * RS_PAIRS_PARTS * RS_PAIRS_BATCH / 2 };
+    uint64_t *th = malloc(TERMS * sizeof *th);
+    cr_assert(th);
+    for (size_t i = 0; i < TERMS; i++)
+        th[i] = next_rand(&s);
+    rs_pairs_t direct[2], batched[2];
+    rs_pairs_batch_t b;
+    rs_pairs_batch_init(&b);
+    b.from = 1000; /* small tables at once, then in batches */
+    for (int t = 0; t < 2; t++) {
+        rs_pairs_init(&direct[t]);
+        rs_pairs_init(&batched[t]);
+    }
+    size_t waited = 0;
+    for (size_t i = 0; i < ADDS; i++) {
+        const uint64_t r = next_rand(&s);
+        const uint32_t x = (uint32_t)((r % TERMS) * ((r >> 20) % TERMS) / TERMS), y = (uint32_t)((r >> 40) % TERMS);
+        const uint64_t key = rs_pair_key(x, y), h = rs_pairs_bigram_hash(key, th[x], th[y]);
+        const int t = (i / 100000) % 2;
+        cr_assert_eq(rs_pairs_add(&direct[t], key, h, 1), 0);
+        cr_assert_eq(rs_pairs_batch_add(&b, &batched[t], key, h), 0);
+        if (b.n > waited)
+            waited = b.n;
+    }
+    cr_expect_gt(waited, RS_PAIRS_BATCH, "keys waited together (%zu at most)", waited);
+    cr_expect_gt(b.n, 0, "keys wait until the flush");
+    cr_assert_eq(rs_pairs_batch_flush(&b), 0);
+    cr_expect_eq(b.n, 0);
+    cr_assert_eq(rs_pairs_batch_flush(&b), 0, "a flush with nothing waiting");
+    for (int t = 0; t < 2; t++) {
+        expect_same_slots(&direct[t], &batched[t]);
+        rs_pairs_free(&direct[t]);
+        rs_pairs_free(&batched[t]);
+    }
+    rs_pairs_batch_free(&b);
+    free(th);
+}
+
+Test(pairs, a_small_table_takes_a_batch_key_at_once)
+{
+    rs_pairs_t p;
+    rs_pairs_batch_t b;
+    rs_pairs_init(&p);
+    rs_pairs_batch_init(&b);
+    cr_assert_eq(b.from, RS_PAIRS_BATCH_FROM);
+    for (uint64_t k = 0; k < 5000; k++)
+        cr_assert_eq(rs_pairs_batch_add(&b, &p, k, rs_pairs_hash(k)), 0);
+    cr_expect_eq(b.n, 0, "nothing waits for a table of fewer than %u keys", RS_PAIRS_BATCH_FROM);
+    cr_expect_null(b.key, "no buckets allocated");
+    cr_expect_eq(p.n, 5000);
+    cr_expect_eq(rs_pairs_get(&p, 4999, rs_pairs_hash(4999)), 1);
+    rs_pairs_batch_free(&b);
+    rs_pairs_free(&p);
+}
