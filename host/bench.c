@@ -1509,6 +1509,7 @@ typedef struct rs_env {
     size_t *seg_tok, *seg_fold; /* nseg + 1 */
     uint32_t *seg_doc;
     uint64_t *bkey, *bhash;
+    rs_pairs_batch_t bigrams; /* as a scanner's (scan.h) */
     /* match */
     const rs_matcher_t *mm;
     rs_match_state_t ms;
@@ -1751,7 +1752,8 @@ static void rs_keep_last(rs_env_t *e, rs_stats_t *st, int full)
 }
 
 /* Terms and bigrams of every segment, the way host/scan.c's rs_win_consume
- * and rs_count_bigrams count them (keep the two alike). */
+ * counts them (keep the two alike): bigrams through a batch (pairs.h),
+ * flushed at the end. */
 static rs_err_e rs_pass_count(rs_env_t *e, int full, rs_bench_sum_t *sum)
 {
     rs_stats_t st;
@@ -1788,15 +1790,17 @@ static rs_err_e rs_pass_count(rs_env_t *e, int full, rs_bench_sum_t *sum)
             prev = id;
             ph = k->hash;
         }
-        for (size_t i = 0; i < nb; i++) {
-            if (i + RS_BENCH_AHEAD < nb)
-                rs_pairs_prefetch(&st.bigrams, e->bhash[i + RS_BENCH_AHEAD]);
-            if (rs_pairs_add(&st.bigrams, e->bkey[i], e->bhash[i], 1) != 0) {
-                rs_stats_free(&st);
-                return RS_ERR_NOMEM;
-            }
+        if (rs_pairs_batch_add_all(&e->bigrams, &st.bigrams, e->bkey, e->bhash, nb) != 0) {
+            rs_pairs_batch_free(&e->bigrams); /* drops what waits for st */
+            rs_stats_free(&st);
+            return RS_ERR_NOMEM;
         }
         counted += w.n;
+    }
+    if (rs_pairs_batch_flush(&e->bigrams) != 0) {
+        rs_pairs_batch_free(&e->bigrams);
+        rs_stats_free(&st);
+        return RS_ERR_NOMEM;
     }
     sum->items = counted;
     sum->bytes = st.terms.n;
@@ -2077,6 +2081,7 @@ static void rs_env_free(rs_env_t *e)
     free(e->seg_doc);
     free(e->bkey);
     free(e->bhash);
+    rs_pairs_batch_free(&e->bigrams);
     free(e->span);
     free(e->doc_span);
     rs_match_state_free(&e->ms);
@@ -2087,6 +2092,7 @@ static void rs_env_free(rs_env_t *e)
 static rs_err_e rs_env_init(rs_env_t *e, const rs_bench_corpus_t *c, rs_error_t *err)
 {
     memset(e, 0, sizeof *e);
+    rs_pairs_batch_init(&e->bigrams);
     e->c = c;
     e->err = err;
     if (rs_headings_init_default(&e->heads) != RS_OK || rs_matcher_build(&e->mnone, &e->none) != RS_OK)

@@ -522,8 +522,10 @@ static rs_err_e rs_flush_bigrams(rs_worker_t *w, const uint32_t *tmap)
 static void rs_worker_flush(rs_worker_t *w)
 {
     rs_pool_t *p = w->pool;
-    rs_err_e e = RS_OK;
+    rs_err_e e = rs_scanner_flush(&w->sc); /* the bigrams it holds for w->st */
     uint32_t *tmap = NULL;
+    if (e != RS_OK)
+        rs_pool_fail(p, e);
     pthread_mutex_lock(&p->acc_mu);
     if (!p->acc_used) {
         const rs_stats_t t = p->acc;
@@ -675,6 +677,11 @@ static void rs_worker_stream(rs_worker_t *w, rs_stream_t *s)
         if (last)
             break;
     }
+    const rs_err_e fe = rs_scanner_flush(&w->sc); /* the bigrams held for w->part */
+    if (fe != RS_OK) {
+        rs_pool_fail(p, fe);
+        complete = 0;
+    }
     if (complete) {
         const rs_err_e e = rs_stats_merge(&w->st, &w->part);
         if (e != RS_OK)
@@ -742,6 +749,9 @@ static void *rs_worker_main(void *arg)
             atomic_fetch_add_explicit(&p->bytes_done, bytes, memory_order_relaxed);
         }
         rs_shard_free(p, sh);
+        const rs_err_e e = rs_scanner_flush(&w->sc); /* the shard's last bigrams into w->st */
+        if (e != RS_OK)
+            rs_pool_fail(p, e);
         if (p->nw > 1 && rs_stats_entries(&w->st) >= p->flush_entries)
             rs_worker_flush(w);
     }
@@ -1106,6 +1116,14 @@ rs_err_e rs_pool_start(rs_pool_t **out, const rs_pool_cfg_t *cfg, rs_error_t *er
             e = rs_error_set(err, RS_ERR_NOMEM, "out of memory");
         else
             w->part_ok = 1;
+        /* one worker: its bigram table grows to the whole input's, so it
+         * takes its bigrams a shard's batch at a time (pairs.h), flushed
+         * after each shard and before w->st or w->part is read; with more,
+         * each worker's tables go to the pool's after a shard at most and
+         * stay small, where batches measured slower (bench/RESULTS.md) */
+        w->sc.hold_bigrams = 1;
+        if (p->nw > 1)
+            w->sc.bigrams.from = SIZE_MAX;
     }
     free(sets); /* the sets themselves now belong to the workers */
     if (e == RS_OK && rs_pool_nodes(p) != 0)

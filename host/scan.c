@@ -15,12 +15,18 @@ rs_err_e rs_scanner_init(rs_scanner_t *sc, const rs_scan_cfg_t *cfg)
 {
     memset(sc, 0, sizeof *sc);
     sc->cfg = cfg;
+    rs_pairs_batch_init(&sc->bigrams);
     if (rs_match_state_init(&sc->mt, cfg->topics) != RS_OK
         || rs_match_state_init(&sc->me, cfg->entities) != RS_OK) {
         rs_scanner_free(sc);
         return RS_ERR_NOMEM;
     }
     return RS_OK;
+}
+
+rs_err_e rs_scanner_flush(rs_scanner_t *sc)
+{
+    return rs_pairs_batch_flush(&sc->bigrams) == 0 ? RS_OK : RS_ERR_NOMEM;
 }
 
 void rs_scanner_free(rs_scanner_t *sc)
@@ -30,6 +36,7 @@ void rs_scanner_free(rs_scanner_t *sc)
     free(sc->spk);
     free(sc->bkey);
     free(sc->bhash);
+    rs_pairs_batch_free(&sc->bigrams);
     free(sc->batch.tok);
     free(sc->batch.fold);
     free(sc->batch.term);
@@ -100,7 +107,7 @@ typedef struct rs_seg_run {
     uint64_t tokens;
 } rs_seg_run_t;
 
-/* How far ahead bigram lookups are prefetched: index slots at this
+/* How far ahead term lookups are prefetched: index slots at this
  * distance, records at half of it. */
 #define RS_PREFETCH_AHEAD 16
 
@@ -117,19 +124,6 @@ static rs_err_e rs_scratch_reserve(rs_scanner_t *sc, size_t n)
         return RS_ERR_NOMEM;
     sc->bhash = h;
     sc->scratch_cap = n;
-    return RS_OK;
-}
-
-/* Adds one to the bigram of each key, in a pipeline: while key i is
- * counted, the slot of key i + AHEAD is already on its way from memory. */
-static rs_err_e rs_count_bigrams(rs_pairs_t *bg, const uint64_t *key, const uint64_t *hash, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (i + RS_PREFETCH_AHEAD < n)
-            rs_pairs_prefetch(bg, hash[i + RS_PREFETCH_AHEAD]);
-        if (rs_pairs_add(bg, key[i], hash[i], 1) != 0)
-            return RS_ERR_NOMEM;
-    }
     return RS_OK;
 }
 
@@ -177,7 +171,8 @@ static rs_err_e rs_win_consume(rs_seg_run_t *r, rs_tokens_t *w, size_t upto)
         r->prev = id;
         ph = k->hash;
     }
-    RS_FORWARD(rs_count_bigrams(&st->bigrams, sc->bkey, sc->bhash, nb));
+    if (rs_pairs_batch_add_all(&sc->bigrams, &st->bigrams, sc->bkey, sc->bhash, nb) != 0)
+        return RS_ERR_NOMEM;
     rs_matcher_run(sc->cfg->topics, &sc->mt, w, 0, upto, sc->abs, rs_on_hit, &r->ht);
     rs_matcher_run(sc->cfg->entities, &sc->me, w, 0, upto, sc->abs, rs_on_hit, &r->he);
     if (r->ht.err != RS_OK || r->he.err != RS_OK)
@@ -605,7 +600,16 @@ static rs_err_e rs_scan_piece(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
     return RS_OK;
 }
 
-rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
+/* The bigrams held for st added to it, unless the caller holds them
+ * across calls (rs_scanner_t.hold_bigrams); e: the call's result so far. */
+static rs_err_e rs_scan_end(rs_scanner_t *sc, rs_err_e e)
+{
+    const rs_err_e f = sc->hold_bigrams ? RS_OK : rs_scanner_flush(sc);
+    return e != RS_OK ? e : f;
+}
+
+/* rs_scan_document, bigrams held. */
+static rs_err_e rs_scan_doc(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
 {
     if (rs_in_pieces(d) || sc->carry.open)
         return rs_scan_piece(sc, d, st);
@@ -615,6 +619,11 @@ rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
      * sends a document larger than a batch) */
     rs_pretok_t lazy = {.lazy = 1};
     return ok ? rs_scan_count(sc, d, st, sc->cfg->kernels->tokenize_spans ? &lazy : NULL, NULL) : RS_OK;
+}
+
+rs_err_e rs_scan_document(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st)
+{
+    return rs_scan_end(sc, rs_scan_doc(sc, d, st));
 }
 
 static void *rs_grow(void *p, size_t *cap, size_t n, size_t sz, int *fail)
@@ -664,13 +673,14 @@ static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n,
     return RS_OK;
 }
 
-rs_err_e rs_scan_documents(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs_stats_t *st, rs_scan_done_fn done,
-                           void *ctx)
+/* rs_scan_documents, bigrams held. */
+static rs_err_e rs_scan_docs(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs_stats_t *st, rs_scan_done_fn done,
+                             void *ctx)
 {
     if (!sc->cfg->kernels->tokenize_spans) {
         for (size_t i = 0; i < n; i++) {
             const size_t before = st->ndocs;
-            RS_FORWARD(rs_scan_document(sc, docs[i], st));
+            RS_FORWARD(rs_scan_doc(sc, docs[i], st));
             if (done)
                 done(ctx, docs[i], st->ndocs > before ? &st->docs[st->ndocs - 1] : NULL);
         }
@@ -685,7 +695,7 @@ rs_err_e rs_scan_documents(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs
             /* too large for a batch (its segments a batch at a time), or a
              * piece of a document: on its own */
             const size_t before = st->ndocs;
-            RS_FORWARD(rs_scan_document(sc, docs[i], st));
+            RS_FORWARD(rs_scan_doc(sc, docs[i], st));
             if (done)
                 done(ctx, docs[i], st->ndocs > before ? &st->docs[st->ndocs - 1] : NULL);
             i++;
@@ -704,4 +714,10 @@ rs_err_e rs_scan_documents(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs
         i += m;
     }
     return RS_OK;
+}
+
+rs_err_e rs_scan_documents(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs_stats_t *st, rs_scan_done_fn done,
+                           void *ctx)
+{
+    return rs_scan_end(sc, rs_scan_docs(sc, docs, n, st, done, ctx));
 }

@@ -30,6 +30,18 @@
  * document's record with the last piece, so the statistics equal those of
  * the whole document. A broken piece drops the document: the caller then
  * throws away the rs_stats_t the pieces went into.
+ *
+ * Bigrams are not added to st->bigrams one by one: the scanner holds them
+ * in a batch (rs_pairs_batch_t, pairs.h), a bucket per part of the table,
+ * and adds a bucket when it is full, so that the table's parts are written
+ * while they are in the caches. The table ends up exactly as with adds one
+ * by one. Each rs_scan_document(s) call flushes the batch at its end,
+ * unless the caller sets hold_bigrams: then the bigrams of many documents
+ * wait together (the pool does, a shard at a time: a document alone holds
+ * too few bigrams per part to gain much), and the caller calls
+ * rs_scanner_flush before it reads, merges, clears or frees an rs_stats_t it
+ * scanned into. A scan into another rs_stats_t flushes the bigrams held for
+ * the last one first.
  */
 #ifndef RS_SCAN_H
 #define RS_SCAN_H
@@ -39,6 +51,7 @@
 #include "kernels.h" /* rs_kernels_t, rs_tokens_t */
 #include "labels.h"  /* rs_headings_t */
 #include "matcher.h" /* rs_matcher_t */
+#include "pairs.h"   /* rs_pairs_batch_t */
 #include "stats.h"   /* rs_stats_t */
 
 #define RS_CHUNK_BYTES (1u << 20)
@@ -74,8 +87,10 @@ typedef struct rs_scanner {
     rs_match_state_t mt, me;
     uint32_t *spk; /* per document speaker -> stats speaker id */
     size_t spk_cap;
-    uint64_t *bkey, *bhash; /* bigram keys and hashes of one window */
+    uint64_t *bkey, *bhash;   /* bigram keys and hashes of one window */
     size_t scratch_cap;
+    rs_pairs_batch_t bigrams; /* bigrams counted into a table at a flush (pairs.h) */
+    int hold_bigrams;         /* set by the caller: keep them across calls, until rs_scanner_flush */
     /* batches (rs_scan_documents) */
     rs_tokens_t batch;  /* the tokens of every segment of a batch */
     size_t term_cap;    /* numbers batch.term has room for */
@@ -90,7 +105,13 @@ typedef struct rs_scanner {
 } rs_scanner_t;
 
 rs_err_e rs_scanner_init(rs_scanner_t *sc, const rs_scan_cfg_t *cfg);
+/* Frees sc; bigrams it still holds are dropped (rs_scanner_flush first). */
 void rs_scanner_free(rs_scanner_t *sc);
+
+/* Adds the bigrams the scanner holds to the rs_stats_t they were counted
+ * for (see the top of this file). RS_ERR_NOMEM when out of memory (those
+ * not added are dropped). */
+rs_err_e rs_scanner_flush(rs_scanner_t *sc);
 
 /* Parses doc and adds it to st. A document that cannot be parsed (binary,
  * say) is recorded in st->skipped and RS_OK is returned; only out of memory

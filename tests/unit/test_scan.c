@@ -248,3 +248,76 @@ Test(scan, batches_give_the_same_report_as_one_by_one, .timeout = 300)
     rs_stats_free(&bat);
     fixture_free(&f);
 }
+
+/* The same keys in the same slots of the same parts of two bigram tables. */
+static void expect_same_bigram_slots(const rs_pairs_t *a, const rs_pairs_t *b, unsigned seed)
+{
+    cr_expect_eq(a->n, b->n, "seed %u: %zu bigrams against %zu", seed, a->n, b->n);
+    for (size_t q = 0; q < RS_PAIRS_PARTS; q++) {
+        const rs_pairs_part_t *x = &a->part[q], *y = &b->part[q];
+        cr_assert_eq(x->cap, y->cap, "seed %u: part %zu has %u slots against %u", seed, q, x->cap, y->cap);
+        cr_assert(x->cap == 0 || memcmp(x->slot, y->slot, x->cap * sizeof *x->slot) == 0,
+                  "seed %u: part %zu: slots differ", seed, q);
+    }
+}
+
+Test(scan, bigrams_held_across_documents_as_if_added_at_once, .timeout = 300)
+{
+    fixture_t f;
+    fixture_init(&f);
+    const unsigned seed = seed_rand("held bigrams");
+    /* documents of words from a small vocabulary, skewed, so that the
+     * commonest bigrams' parts fill their batch buckets many times; the
+     * documents go to two rs_stats_t in turns (each switch flushes) */
+    enum { NDOCS = 240, WORDS = 4000, VOCAB = 48 };
+    rs_stats_t held[2], once[2];
+    rs_scanner_t sh, so;
+    cr_assert_eq(rs_scanner_init(&sh, &f.cfg), RS_OK);
+    cr_assert_eq(rs_scanner_init(&so, &f.cfg), RS_OK);
+    sh.hold_bigrams = 1;
+    sh.bigrams.from = 0; /* hold them at once, small as the tables are */
+    for (int t = 0; t < 2; t++) {
+        stats_init(&f, &held[t]);
+        stats_init(&f, &once[t]);
+    }
+    size_t waited = 0;
+    for (int i = 0; i < NDOCS; i++) {
+        char *buf = malloc(WORDS * 8 + 16);
+        cr_assert(buf);
+        size_t len = (size_t)sprintf(buf, "Ann: ");
+        for (int w = 0; w < WORDS; w++) {
+            const unsigned r = (unsigned)rand() % VOCAB, v = r * (unsigned)(rand() % VOCAB) / VOCAB;
+            len += (size_t)sprintf(buf + len, "w%u%c", v, w % 97 == 96 ? '\n' : ' ');
+        }
+        char path[32];
+        snprintf(path, sizeof path, "doc%03d", i);
+        const int t = (i / 40) % 2;
+        for (int k = 0; k < 2; k++) {
+            rs_doc_t d = {0};
+            d.path = strdup(path);
+            d.text = malloc(len);
+            memcpy(d.text, buf, len);
+            d.len = d.bytes = len;
+            cr_assert_eq(rs_scan_document(k ? &so : &sh, &d, k ? &once[t] : &held[t]), RS_OK);
+            rs_doc_free(&d);
+        }
+        cr_expect_eq(so.bigrams.n, 0, "seed %u: a scanner that does not hold flushes at each call", seed);
+        if (sh.bigrams.n > waited)
+            waited = sh.bigrams.n;
+        free(buf);
+    }
+    cr_expect_gt(waited, (size_t)RS_PAIRS_BATCH, "seed %u: %zu bigrams waited at most", seed, waited);
+    cr_assert_eq(rs_scanner_flush(&sh), RS_OK);
+    for (int t = 0; t < 2; t++) {
+        expect_same_bigram_slots(&held[t].bigrams, &once[t].bigrams, seed);
+        char *a = report(&f, &held[t]), *b = report(&f, &once[t]);
+        cr_expect_str_eq(a, b, "seed %u: reports differ", seed);
+        free(a);
+        free(b);
+        rs_stats_free(&held[t]);
+        rs_stats_free(&once[t]);
+    }
+    rs_scanner_free(&sh);
+    rs_scanner_free(&so);
+    fixture_free(&f);
+}
