@@ -57,21 +57,11 @@ slow_runs=${PEERS_SLOW_RUNS:-3}
 grep_runs=${PEERS_GREP_RUNS:-2}
 grep_timeout=${PEERS_GREP_TIMEOUT:-1800}
 log() { echo "peers: $*" >&2; }
-sudo=()
-[ "$(id -u)" = 0 ] || sudo=(sudo)
+. "$here/bench/need_packages.sh" # need_packages
 
 # --- 1. peers and builds ------------------------------------------------------
 peer_pkgs=(hyperfine ripgrep grep coreutils libhyperscan-dev python3-sklearn libicu-dev python3 zstd tar)
-missing=()
-for p in "${peer_pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing ${missing[*]}"
-  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-    --no-install-recommends "${missing[@]}" >/dev/null
-fi
+need_packages "${peer_pkgs[@]}"
 build=${PEERS_BUILD:-$work/build}
 case $build in /*) ;; *) build=$here/$build ;; esac
 if [ -n "${PEERS_GROUPS:-}" ] && [ -x "$build/rostrum" ] && [ -s "$work/versions.tsv" ]; then

@@ -43,20 +43,10 @@ cpu=${TARGETS_CPU:-1}
 runs=${TARGETS_RUNS:-3}
 mkdir -p "$work"
 log() { echo "targets: $*" >&2; }
-sudo=()
-[ "$(id -u)" = 0 ] || sudo=(sudo)
+. "$here/bench/need_packages.sh" # need_packages
 pin=(taskset -c "$cpu")
 
-missing=()
-for p in ripgrep libhyperscan-dev pkg-config; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing ${missing[*]}"
-  "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-    --no-install-recommends "${missing[@]}" >/dev/null
-fi
+need_packages ripgrep libhyperscan-dev pkg-config
 for f in "$build/bench_tokenize" "$build/rostrum" "$build/tests/icu_words"; do
   [ -x "$f" ] || { log "missing $f: build with scripts/setup.sh $build"; exit 1; }
 done
