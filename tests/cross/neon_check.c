@@ -27,6 +27,7 @@
 
 #include "kernels.h" /* rs_kernels_all, rs_tokens_t */
 #include "unicode.h" /* rs_utf8_encode */
+#include "../wordbreak_line.h" /* rs_wordbreak_line */
 
 static size_t ncmp, ndiff;
 
@@ -99,20 +100,8 @@ static void check_wordbreak(const rs_kernels_t *k, const char *path)
     char line[4096];
     size_t lines = 0;
     while (fgets(line, sizeof line, f)) {
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
         uint8_t text[1100], buf[1200];
-        size_t len = 0;
-        char *save = NULL;
-        for (char *w = strtok_r(line, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
-            if (strcmp(w, "\xC3\xB7") == 0 || strcmp(w, "\xC3\x97") == 0)
-                continue;
-            const unsigned long cp = strtoul(w, NULL, 16);
-            if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || len + 4 > 1000)
-                break;
-            len += rs_utf8_encode((uint32_t)cp, text + len);
-        }
+        const size_t len = rs_wordbreak_line(line, text, 1000);
         if (len == 0)
             continue;
         lines++;

@@ -40,6 +40,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../wordbreak_line.h" /* rs_wordbreak_line */
+
 #include "kernels.h" /* rs_kernels_all, rs_cpu_features */
 #include "unicode.h" /* rs_scalar_tokenize, rs_utf8_encode */
 
@@ -259,20 +261,8 @@ ParameterizedTest(simd_param_t *p, simd, wordbreak_lines)
     size_t lineno = 0, tested = 0, failed = 0;
     while (fgets(line, sizeof line, f) && failed < 10) {
         lineno++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
         uint8_t text[1200];
-        size_t len = 0;
-        char *save = NULL;
-        for (char *w = strtok_r(line, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
-            if (strcmp(w, "\xC3\xB7") == 0 || strcmp(w, "\xC3\x97") == 0)
-                continue;
-            const unsigned long cp = strtoul(w, NULL, 16);
-            if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || len + 4 > 1000)
-                break;
-            len += rs_utf8_encode((uint32_t)cp, text + len);
-        }
+        const size_t len = rs_wordbreak_line(line, text, 1000);
         if (len == 0)
             continue;
         tested++;
