@@ -289,7 +289,8 @@ int main(int argc, char **argv)
         die("bad --piece, --runs or --threads");
 
     rs_error_t err = {0};
-    const rs_opencl_opts_t o = {.subchunk_bytes = sub, .terms = 1}; /* for the "kernels + terms" row */
+    /* terms and count: for the "kernels + terms" and "+ count" rows */
+    const rs_opencl_opts_t o = {.subchunk_bytes = sub, .terms = 1, .count = 1};
     rs_opencl_t *h = rs_opencl_open(p, d, &o, &err);
     if (!h)
         die(err.msg);
@@ -325,9 +326,10 @@ int main(int argc, char **argv)
     }
 
     /* kernels only: windows of RS_OPENCL_WINDOW, each uploaded once; then
-     * with the term numbering (tokenize_terms.cl) after them */
+     * with the term numbering (tokenize_terms.cl) after them, then with the
+     * counting too (tokenize_terms_count.cl: each window one span) */
     const pieces_t win = cut_pieces(b.p, b.n, RS_OPENCL_WINDOW);
-    for (int terms = 0; terms <= 1; terms++) {
+    for (int terms = 0; terms <= 2; terms++) {
         double kbest = 1e30;
         for (unsigned r = 0; r < runs; r++) {
             double total = 0;
@@ -347,7 +349,8 @@ int main(int argc, char **argv)
             if (total < kbest)
                 kbest = total;
         }
-        row(terms ? "opencl kernels + terms" : "opencl kernels only", b.n, kbest);
+        row(terms == 2 ? "opencl kernels + terms + count" : terms ? "opencl kernels + terms" : "opencl kernels only", b.n,
+            kbest);
     }
 
     row("opencl end to end 1 thread", b.n, best_of("opencl 1", b.p, &pc, 1, NULL, h, runs, &ref));

@@ -16,6 +16,10 @@
  *   Threads: lanes are handed out under h->mu; a call holds its lane until
  *   it returns. h->failed is atomic: once set, calls go straight to the
  *   CPU. Warnings and counters are kept under h->mu.
+ *   Counting (rs_opencl_count_spans) runs the same windows, with the term
+ *   numbering and the count kernels after the tokenize kernels; each pass's
+ *   records come back (rs_cl_count_finish), are checked, sorted by first
+ *   token and appended to the caller's rs_counts_t in pass order.
  *   Ownership: a handle owns its context, program, table buffers and lanes;
  *   the slots behind rs_kernels_select own their handles until
  *   rs_opencl_shutdown. Library code: nothing is printed, nothing aborts.
@@ -68,8 +72,21 @@ typedef struct rs_lane {
     cl_command_queue q;
     cl_kernel kchunks, kscan, kcompact;
     cl_kernel kinsert, knumber, kresolve; /* tokenize_terms.cl */
+    cl_kernel kcspan, kcinsert, kcsum, kccollect, kcclear; /* tokenize_terms_count.cl */
     cl_mem text, tok, fold, info, prefix, totals, otok, ofold, src, osrc;
     cl_mem slots, term, tstate; /* the term table (all zeros between passes), numbers, {count, flags} */
+    /* counting on the device (tokenize_terms_count.cl), for a handle that counts */
+    cl_mem ctc, cdslots, cdcount, cpslots, cpcount, cpfirst, ctspan, cdclaim, cpslot, crec_a, crec_b, cpair, cfold, cstate;
+    cl_mem cstart, cdoc, csdata; /* the spans of a pass */
+    size_t cspan_cap;            /* spans those three have room for */
+    uint32_t *hspan;             /* host side: a pass's span starts, then their documents */
+    size_t hspan_cap;
+    uint32_t *hres;              /* a pass's records read back: term a, term b, pairs, span data */
+    size_t hres_cap;
+    uint64_t *hsort;             /* (first token << 32 | record) for sorting */
+    size_t hsort_cap;
+    uint32_t *hmap;              /* a pass's term numbers -> the batch's term records */
+    size_t hmap_cap;
     size_t cap;   /* bytes of text the buffers are sized for; 0: none yet */
     cl_uint mask; /* term table slots - 1 */
     int busy;
@@ -96,6 +113,7 @@ struct rs_opencl {
     size_t window;      /* most text bytes per pass */
     int hybrid, fault;
     int terms;          /* number the terms of batches that ask (rs_opencl_opts_t.terms) */
+    int count;          /* count batches on the device (rs_opencl_opts_t.count); implies terms */
     size_t min_bytes;   /* shorter texts run on the CPU */
     atomic_int failed;
     rs_tokenize_fn cpu; /* where pieces go when the device cannot take them */
@@ -576,9 +594,10 @@ static void rs_cl_build(rs_opencl_t *h, const rs_opencl_opts_t *o)
 /* Handles */
 
 /* A lane's kernels, in the order of rs_lane_kernel_names. */
-#define RS_LANE_KERNELS 6
+#define RS_LANE_KERNELS 11
 static const char *const rs_lane_kernel_names[RS_LANE_KERNELS] = {
-    "rs_tok_chunks", "rs_tok_scan", "rs_tok_compact", "rs_terms_insert", "rs_terms_number", "rs_terms_resolve",
+    "rs_tok_chunks",   "rs_tok_scan",     "rs_tok_compact", "rs_terms_insert",  "rs_terms_number", "rs_terms_resolve",
+    "rs_count_span",   "rs_count_insert", "rs_count_sum",   "rs_count_collect", "rs_count_clear",
 };
 
 static void rs_lane_kernels(rs_lane_t *l, cl_kernel *k[RS_LANE_KERNELS])
@@ -589,18 +608,27 @@ static void rs_lane_kernels(rs_lane_t *l, cl_kernel *k[RS_LANE_KERNELS])
     k[3] = &l->kinsert;
     k[4] = &l->knumber;
     k[5] = &l->kresolve;
+    k[6] = &l->kcspan;
+    k[7] = &l->kcinsert;
+    k[8] = &l->kcsum;
+    k[9] = &l->kccollect;
+    k[10] = &l->kcclear;
 }
 
 static void rs_lane_release_buffers(rs_lane_t *l)
 {
-    cl_mem *m[] = {&l->text, &l->tok, &l->fold, &l->info,  &l->prefix, &l->totals, &l->otok,
-                   &l->ofold, &l->src, &l->osrc, &l->slots, &l->term, &l->tstate};
+    cl_mem *m[] = {&l->text,    &l->tok,     &l->fold,    &l->info,    &l->prefix, &l->totals,  &l->otok,
+                   &l->ofold,   &l->src,     &l->osrc,    &l->slots,   &l->term,   &l->tstate,  &l->ctc,
+                   &l->cdslots, &l->cdcount, &l->cpslots, &l->cpcount, &l->cpfirst, &l->ctspan, &l->cdclaim, &l->cpslot,
+                   &l->crec_a,  &l->crec_b,  &l->cpair,   &l->cfold,   &l->cstate, &l->cstart,  &l->cdoc,
+                   &l->csdata};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         if (*m[i])
             clReleaseMemObject(*m[i]);
         *m[i] = NULL;
     }
     l->cap = 0;
+    l->cspan_cap = 0;
 }
 
 static void rs_lane_free(rs_lane_t *l)
@@ -615,6 +643,10 @@ static void rs_lane_free(rs_lane_t *l)
         clReleaseCommandQueue(l->q);
     free(l->join);
     free(l->hsrc);
+    free(l->hspan);
+    free(l->hres);
+    free(l->hsort);
+    free(l->hmap);
     memset(l, 0, sizeof *l);
 }
 
@@ -649,12 +681,28 @@ static cl_int rs_lane_reserve(rs_opencl_t *h, rs_lane_t *l, size_t len)
         {&l->ofold, CL_MEM_WRITE_ONLY, cap * 2},
         {&l->src, CL_MEM_READ_WRITE, cap * 4},
         {&l->osrc, CL_MEM_WRITE_ONLY, cap * 4},
-        /* the term numbering's, last: only for a handle that numbers */
+        /* the term numbering's: only for a handle that numbers */
         {&l->slots, CL_MEM_READ_WRITE, slots * 4},
         {&l->term, CL_MEM_READ_WRITE, cap * 4},
         {&l->tstate, CL_MEM_READ_WRITE, 8},
+        /* the counting's, last: only for a handle that counts */
+        {&l->ctc, CL_MEM_READ_WRITE, cap * 20},
+        {&l->cdslots, CL_MEM_READ_WRITE, slots * 4},
+        {&l->cdcount, CL_MEM_READ_WRITE, slots * 4},
+        {&l->cpslots, CL_MEM_READ_WRITE, slots * 4},
+        {&l->cpcount, CL_MEM_READ_WRITE, slots * 4},
+        {&l->cpfirst, CL_MEM_READ_WRITE, slots * 4},
+        {&l->ctspan, CL_MEM_READ_WRITE, cap * 4},
+        {&l->cdclaim, CL_MEM_READ_WRITE, cap * 4},
+        {&l->cpslot, CL_MEM_READ_WRITE, cap * 4},
+        {&l->crec_a, CL_MEM_WRITE_ONLY, cap * 16},
+        {&l->crec_b, CL_MEM_WRITE_ONLY, cap * 16},
+        {&l->cpair, CL_MEM_WRITE_ONLY, cap * 16},
+        {&l->cfold, CL_MEM_WRITE_ONLY, cap * 2},
+        {&l->cstate, CL_MEM_READ_WRITE, 16},
     };
-    const size_t nwant = sizeof want / sizeof want[0] - (h->terms ? 0 : 3);
+    const int number = h->terms || h->count; /* counting reads the term numbers */
+    const size_t nwant = sizeof want / sizeof want[0] - (h->count ? 0 : 14) - (number ? 0 : 3);
     for (size_t i = 0; i < nwant; i++) {
         cl_int e;
         *want[i].m = clCreateBuffer(h->ctx, want[i].f, want[i].bytes, NULL, &e);
@@ -663,9 +711,15 @@ static cl_int rs_lane_reserve(rs_opencl_t *h, rs_lane_t *l, size_t len)
             return e;
         }
     }
-    if (h->terms) {
-        const cl_uint zero = 0;
+    if (number) {
+        const cl_uint zero = 0, none = 0xFFFFFFFFu;
         cl_int e = clEnqueueFillBuffer(l->q, l->slots, &zero, sizeof zero, 0, slots * 4, 0, NULL, NULL);
+        /* tokenize_terms_count.cl's empty tables: tc 0, ~0, 0, ~0, 0 by fifths; sets 0; pfirst ~0 */
+        for (unsigned k = 0; h->count && k < 5 && e == CL_SUCCESS; k++)
+            e = clEnqueueFillBuffer(l->q, l->ctc, k % 2 ? &none : &zero, 4, k * cap * 4, cap * 4, 0, NULL, NULL);
+        const cl_mem sets[5] = {l->cdslots, l->cdcount, l->cpslots, l->cpcount, l->cpfirst};
+        for (unsigned k = 0; h->count && k < 5 && e == CL_SUCCESS; k++)
+            e = clEnqueueFillBuffer(l->q, sets[k], k == 4 ? &none : &zero, 4, 0, slots * 4, 0, NULL, NULL);
         if (e == CL_SUCCESS)
             e = clFinish(l->q);
         if (e != CL_SUCCESS) {
@@ -762,6 +816,13 @@ rs_opencl_t *rs_opencl_open(unsigned pi, unsigned di, const rs_opencl_opts_t *o,
         h->terms = te[0] == '1';
     else
         h->terms = strcmp(h->info.type, "cpu") != 0;
+    const char *ce = getenv("ROSTRUM_OPENCL_COUNT");
+    if (o && o->count)
+        h->count = o->count > 0;
+    else if (ce && (strcmp(ce, "0") == 0 || strcmp(ce, "1") == 0))
+        h->count = ce[0] == '1';
+    else
+        h->count = strcmp(h->info.type, "cpu") != 0;
 
     const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)plat, 0};
     cl_int e;
@@ -891,6 +952,7 @@ const rs_opencl_devinfo_t *rs_opencl_info(const rs_opencl_t *h)
 enum {
     RS_CL_WANT_SRC = 1,   /* each token's first byte, into l->osrc */
     RS_CL_WANT_TERMS = 2, /* each token's term number in the pass, into l->term (tokenize_terms.cl) */
+    RS_CL_WANT_COUNT = 4, /* the pass counted (tokenize_terms_count.cl); needs the other two */
 };
 
 /* One argument of a kernel: clSetKernelArg's size and value. */
@@ -945,10 +1007,53 @@ static cl_int rs_cl_enqueue_terms(rs_opencl_t *h, rs_lane_t *l, cl_uint nchunks,
     return e;
 }
 
+/* The count kernels after the term kernels (tokenize_terms_count.cl), over
+ * the ns spans already written to l->cstart and l->cdoc. */
+static cl_int rs_cl_enqueue_count(rs_opencl_t *h, rs_lane_t *l, cl_uint nchunks, cl_uint fold_base, size_t gc,
+                                  cl_uint ns, const char **what_out)
+{
+    static const char *const span[2] = {"clSetKernelArg(rs_count_span)", "clEnqueueNDRangeKernel(rs_count_span)"};
+    static const char *const insert[2] = {"clSetKernelArg(rs_count_insert)", "clEnqueueNDRangeKernel(rs_count_insert)"};
+    static const char *const sum[2] = {"clSetKernelArg(rs_count_sum)", "clEnqueueNDRangeKernel(rs_count_sum)"};
+    static const char *const collect[2] = {"clSetKernelArg(rs_count_collect)",
+                                           "clEnqueueNDRangeKernel(rs_count_collect)"};
+    static const char *const clear[2] = {"clSetKernelArg(rs_count_clear)", "clEnqueueNDRangeKernel(rs_count_clear)"};
+    const size_t lc = h->chunk_local;
+    const cl_uint cap = (cl_uint)l->cap;
+    const rs_cl_arg_t as[] = {RS_CL_MEM(l->info),   RS_CL_MEM(l->prefix), RS_CL_UINT(nchunks), RS_CL_MEM(l->osrc),
+                              RS_CL_MEM(l->cstart), RS_CL_UINT(ns),       RS_CL_MEM(l->ctspan)};
+    const rs_cl_arg_t ai[] = {RS_CL_MEM(l->info),    RS_CL_MEM(l->prefix),  RS_CL_UINT(nchunks),  RS_CL_MEM(l->totals),
+                              RS_CL_MEM(l->term),    RS_CL_MEM(l->ctspan),  RS_CL_MEM(l->cdoc),   RS_CL_MEM(l->csdata),
+                              RS_CL_MEM(l->ctc),     RS_CL_UINT(cap),       RS_CL_MEM(l->cdslots), RS_CL_MEM(l->cdcount),
+                              RS_CL_MEM(l->cpslots), RS_CL_MEM(l->cpcount), RS_CL_MEM(l->cpfirst), RS_CL_UINT(l->mask),
+                              RS_CL_MEM(l->cdclaim), RS_CL_MEM(l->cpslot),  RS_CL_MEM(l->cstate)};
+    const rs_cl_arg_t au[] = {RS_CL_MEM(l->info), RS_CL_MEM(l->prefix),  RS_CL_UINT(nchunks),  RS_CL_MEM(l->term),
+                              RS_CL_MEM(l->ctc),  RS_CL_MEM(l->cdcount), RS_CL_MEM(l->cdclaim)};
+    const rs_cl_arg_t ac[] = {RS_CL_MEM(l->info),    RS_CL_MEM(l->prefix), RS_CL_UINT(nchunks), RS_CL_MEM(l->otok),
+                              RS_CL_MEM(l->ofold),   RS_CL_UINT(fold_base), RS_CL_MEM(l->term),  RS_CL_MEM(l->ctspan),
+                              RS_CL_MEM(l->csdata),  RS_CL_MEM(l->ctc),    RS_CL_UINT(cap),     RS_CL_MEM(l->cpcount),
+                              RS_CL_MEM(l->cpfirst), RS_CL_MEM(l->cpslot), RS_CL_MEM(l->crec_a), RS_CL_MEM(l->crec_b),
+                              RS_CL_MEM(l->cpair),   RS_CL_MEM(l->cfold),  RS_CL_MEM(l->cstate)};
+    const rs_cl_arg_t ak[] = {RS_CL_MEM(l->info),    RS_CL_MEM(l->prefix),  RS_CL_UINT(nchunks),  RS_CL_MEM(l->term),
+                              RS_CL_MEM(l->ctc),     RS_CL_UINT(cap),       RS_CL_MEM(l->cdslots), RS_CL_MEM(l->cdcount),
+                              RS_CL_MEM(l->cpslots), RS_CL_MEM(l->cpcount), RS_CL_MEM(l->cpfirst), RS_CL_MEM(l->cdclaim),
+                              RS_CL_MEM(l->cpslot)};
+    cl_int e = rs_cl_launch(l, l->kcspan, span, as, sizeof as / sizeof as[0], gc, lc, what_out);
+    if (e == CL_SUCCESS)
+        e = rs_cl_launch(l, l->kcinsert, insert, ai, sizeof ai / sizeof ai[0], gc, lc, what_out);
+    if (e == CL_SUCCESS)
+        e = rs_cl_launch(l, l->kcsum, sum, au, sizeof au / sizeof au[0], gc, lc, what_out);
+    if (e == CL_SUCCESS)
+        e = rs_cl_launch(l, l->kccollect, collect, ac, sizeof ac / sizeof ac[0], gc, lc, what_out);
+    if (e == CL_SUCCESS)
+        e = rs_cl_launch(l, l->kcclear, clear, ak, sizeof ak / sizeof ak[0], gc, lc, what_out);
+    return e;
+}
+
 /* Enqueues the three tokenize kernels on text already written to l->text,
  * and what want asks for (RS_CL_WANT_*). */
 static cl_int rs_cl_enqueue_kernels(rs_opencl_t *h, rs_lane_t *l, cl_uint n, cl_uint fold_base, int want,
-                                    const char **what_out)
+                                    cl_uint ns, const char **what_out)
 {
     const cl_uint want_src = (want & RS_CL_WANT_SRC) != 0;
     const cl_uint sub = h->sub, nchunks = (n + sub - 1) / sub, f1len = (cl_uint)rs_unicode_fold_stage1_len;
@@ -1006,7 +1111,9 @@ static cl_int rs_cl_enqueue_kernels(rs_opencl_t *h, rs_lane_t *l, cl_uint n, cl_
     RS_CL_TRY("clEnqueueNDRangeKernel(rs_tok_compact)",
               clEnqueueNDRangeKernel(l->q, k, 1, NULL, &gc, &lc, 0, NULL, NULL));
     if (want & RS_CL_WANT_TERMS)
-        return rs_cl_enqueue_terms(h, l, nchunks, fold_base, gc, what_out);
+        RS_CL_TRY(*what_out, rs_cl_enqueue_terms(h, l, nchunks, fold_base, gc, what_out));
+    if (want & RS_CL_WANT_COUNT)
+        return rs_cl_enqueue_count(h, l, nchunks, fold_base, gc, ns, what_out);
     return CL_SUCCESS;
 }
 
@@ -1017,9 +1124,37 @@ typedef struct rs_cl_flight {
     cl_uint fold_base; /* the fold offset its tokens were given on the device */
     cl_uint tot[4];    /* tokens, fold bytes, invalid bytes, flags */
     cl_uint terms[2];  /* with RS_CL_WANT_TERMS: numbers given, flags */
+    cl_uint cst[4];    /* with RS_CL_WANT_COUNT: term records, pair records, folded bytes, flags */
+    size_t s0, ns;     /* with RS_CL_WANT_COUNT: the spans of the pass, s0 .. s0 + ns - 1 */
     int want;          /* RS_CL_WANT_* */
     cl_event ev;       /* the read of tot (queued after that of terms) */
 } rs_cl_flight_t;
+
+/* Room on the device for the ns spans of a pass (l->cstart, cdoc, csdata). */
+static cl_int rs_lane_spans(rs_opencl_t *h, rs_lane_t *l, size_t ns)
+{
+    if (ns <= l->cspan_cap)
+        return CL_SUCCESS;
+    size_t cap = 1024;
+    while (cap < ns)
+        cap *= 2;
+    cl_mem *m[3] = {&l->cstart, &l->cdoc, &l->csdata};
+    const size_t bytes[3] = {cap * 4, cap * 4, cap * 16};
+    l->cspan_cap = 0;
+    for (int i = 0; i < 3; i++) {
+        if (*m[i])
+            clReleaseMemObject(*m[i]);
+        *m[i] = NULL;
+    }
+    for (int i = 0; i < 3; i++) {
+        cl_int e;
+        *m[i] = clCreateBuffer(h->ctx, CL_MEM_READ_WRITE, bytes[i], NULL, &e);
+        if (e != CL_SUCCESS)
+            return e;
+    }
+    l->cspan_cap = cap;
+    return CL_SUCCESS;
+}
 
 /* Starts one window on lane l: the upload, the kernels and the read of the
  * totals are queued, nothing waits. The device gives token offsets from
@@ -1033,12 +1168,34 @@ static cl_int rs_cl_pass_start(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text
     f->fold_base = fold_base;
     f->ev = NULL;
     RS_CL_TRY("allocating buffers", rs_lane_reserve(h, l, len));
+    if (want & RS_CL_WANT_COUNT) /* before anything is queued: nothing to drain on failure */
+        RS_CL_TRY("allocating span buffers", rs_lane_spans(h, l, f->ns));
     RS_CL_TRY("clEnqueueWriteBuffer(text)", clEnqueueWriteBuffer(l->q, l->text, CL_FALSE, 0, len, text, 0, NULL, NULL));
-    cl_int e = rs_cl_enqueue_kernels(h, l, (cl_uint)len, fold_base, want, what_out);
+    cl_int e = CL_SUCCESS;
+    if (want & RS_CL_WANT_COUNT) {
+        static const cl_uint zero[4] = {0, 0, 0, 0};
+        const cl_uint none = 0xFFFFFFFFu;
+        e = clEnqueueWriteBuffer(l->q, l->cstart, CL_FALSE, 0, f->ns * 4, l->hspan, 0, NULL, NULL);
+        if (e == CL_SUCCESS)
+            e = clEnqueueWriteBuffer(l->q, l->cdoc, CL_FALSE, 0, f->ns * 4, l->hspan + f->ns, 0, NULL, NULL);
+        if (e == CL_SUCCESS)
+            e = clEnqueueFillBuffer(l->q, l->csdata, &none, sizeof none, 0, f->ns * 16, 0, NULL, NULL);
+        if (e == CL_SUCCESS)
+            e = clEnqueueWriteBuffer(l->q, l->cstate, CL_FALSE, 0, sizeof zero, zero, 0, NULL, NULL);
+        if (e != CL_SUCCESS)
+            *what_out = "writing a pass's spans";
+    }
+    if (e == CL_SUCCESS)
+        e = rs_cl_enqueue_kernels(h, l, (cl_uint)len, fold_base, want, (cl_uint)f->ns, what_out);
     if (e == CL_SUCCESS && (want & RS_CL_WANT_TERMS)) {
         e = clEnqueueReadBuffer(l->q, l->tstate, CL_FALSE, 0, sizeof f->terms, f->terms, 0, NULL, NULL);
         if (e != CL_SUCCESS)
             *what_out = "clEnqueueReadBuffer(term state)";
+    }
+    if (e == CL_SUCCESS && (want & RS_CL_WANT_COUNT)) {
+        e = clEnqueueReadBuffer(l->q, l->cstate, CL_FALSE, 0, sizeof f->cst, f->cst, 0, NULL, NULL);
+        if (e != CL_SUCCESS)
+            *what_out = "clEnqueueReadBuffer(count state)";
     }
     if (e == CL_SUCCESS) {
         e = clEnqueueReadBuffer(l->q, l->totals, CL_FALSE, 0, sizeof f->tot, f->tot, 0, NULL, &f->ev);
@@ -1130,6 +1287,191 @@ static cl_int rs_cl_pass(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text, size
     const cl_int e =
         rs_cl_pass_start(h, l, text, len, (cl_uint)out->fold_len, src ? RS_CL_WANT_SRC : 0, &f, what_out);
     return e != CL_SUCCESS ? e : rs_cl_pass_finish(&f, out, src, what_out);
+}
+
+/* A batch being counted on the device (rs_opencl_count_spans): where the
+ * results of its passes go, in order. */
+typedef struct rs_cl_acc {
+    rs_counts_t *out;
+    size_t *ntok;       /* per span of the batch */
+    size_t nspans;
+    uint64_t tokens;    /* the tokens of the passes so far */
+    size_t carry_span;  /* the span of the last of them; SIZE_MAX: none yet */
+    uint32_t carry_rec; /* the term record of that token */
+} rs_cl_acc_t;
+
+/* *buf grown to at least n elements of size sz (doubling); 0 when out of memory. */
+static int rs_cl_room(void **buf, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap)
+        return 1;
+    size_t c = *cap ? *cap : 64;
+    while (c < n)
+        c *= 2;
+    void *p = realloc(*buf, c * sz);
+    if (!p)
+        return 0;
+    *buf = p;
+    *cap = c;
+    return 1;
+}
+
+static int rs_cl_cmp_u64(const void *a, const void *b)
+{
+    const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts the n records of 4 words at rec by their word w (a token index):
+ * idx gets (word << 32 | record), in that order. */
+static void rs_cl_order(const uint32_t *rec, size_t n, unsigned w, uint64_t *idx)
+{
+    for (size_t r = 0; r < n; r++)
+        idx[r] = (uint64_t)rec[4 * r + w] << 32 | r;
+    qsort(idx, n, sizeof *idx, rs_cl_cmp_u64);
+}
+
+#define RS_CL_NONE 0xFFFFFFFFu
+
+/* Waits for a started counting pass, reads its records back and appends
+ * them to acc in token order (term records, then the pair that joins the
+ * last token of the passes before to this one's first, when they share a
+ * span, then this pass's pairs); every record is checked against the
+ * pass's bounds first. Returns as rs_cl_pass_finish; out of host memory
+ * is RS_CL_BROKEN with *what_out NULL. */
+static cl_int rs_cl_count_finish(rs_cl_flight_t *f, rs_cl_acc_t *acc, const char **what_out)
+{
+    rs_lane_t *l = f->l;
+    cl_int e = clWaitForEvents(1, &f->ev);
+    clReleaseEvent(f->ev);
+    f->ev = NULL;
+    if (e != CL_SUCCESS) {
+        clFinish(l->q);
+        *what_out = "clEnqueueReadBuffer(totals)";
+        return e;
+    }
+    const size_t ntok = f->tot[0], nterm = f->terms[0], nrec = f->cst[0], npair = f->cst[1], nfold = f->cst[2];
+    const size_t ns = f->ns;
+    rs_counts_t *out = acc->out;
+    *what_out = "the device's counts broke the contract's bounds";
+    if (f->tot[3] != 0 || f->terms[1] != 0 || f->cst[3] != 0 || ntok > f->len || nterm > ntok || nrec != nterm
+        || npair > ntok || nfold > f->tot[1] || out->fold_len + nfold > UINT32_MAX) {
+        if (f->tot[3] & RS_CL_FLAG_FAULT)
+            *what_out = "a kernel reported a fault (injected)";
+        return RS_CL_BROKEN;
+    }
+    void *p;
+    int room = 1;
+    p = l->hres;
+    room &= rs_cl_room(&p, &l->hres_cap, 8 * nrec + 4 * npair + 4 * ns + 1, 4);
+    l->hres = p;
+    p = l->hsort;
+    room &= rs_cl_room(&p, &l->hsort_cap, (nrec > npair ? nrec : npair) + 1, 8);
+    l->hsort = p;
+    p = l->hmap;
+    room &= rs_cl_room(&p, &l->hmap_cap, nterm + 1, 4);
+    l->hmap = p;
+    p = out->term;
+    room &= rs_cl_room(&p, &out->term_cap, out->nterm + nrec + 1, sizeof *out->term);
+    out->term = p;
+    p = out->pair;
+    room &= rs_cl_room(&p, &out->pair_cap, out->npair + npair + 2, sizeof *out->pair);
+    out->pair = p;
+    p = out->fold;
+    room &= rs_cl_room(&p, &out->fold_cap, out->fold_len + nfold + 1, 1);
+    out->fold = p;
+    if (!room) {
+        clFinish(l->q);
+        *what_out = NULL;
+        return RS_CL_BROKEN;
+    }
+    uint32_t *const ra = l->hres, *const rb = ra + 4 * nrec, *const rp = rb + 4 * nrec, *const sd = rp + 4 * npair;
+    const struct {
+        cl_mem m;
+        size_t bytes;
+        void *to;
+        const char *what;
+    } rd[] = {
+        {l->crec_a, nrec * 16, ra, "clEnqueueReadBuffer(term records)"},
+        {l->crec_b, nrec * 16, rb, "clEnqueueReadBuffer(term records)"},
+        {l->cpair, npair * 16, rp, "clEnqueueReadBuffer(pair records)"},
+        {l->cfold, nfold, out->fold + out->fold_len, "clEnqueueReadBuffer(folded terms)"},
+        {l->csdata, ns * 16, sd, "clEnqueueReadBuffer(spans)"},
+    };
+    for (size_t i = 0; i < sizeof rd / sizeof rd[0] && e == CL_SUCCESS; i++)
+        if (rd[i].bytes) {
+            e = clEnqueueReadBuffer(l->q, rd[i].m, CL_FALSE, 0, rd[i].bytes, rd[i].to, 0, NULL, NULL);
+            if (e != CL_SUCCESS)
+                *what_out = rd[i].what;
+        }
+    const cl_int fe = clFinish(l->q);
+    if (e == CL_SUCCESS && fe != CL_SUCCESS) {
+        e = fe;
+        *what_out = "clFinish";
+    }
+    if (e != CL_SUCCESS)
+        return e;
+    *what_out = "the device's counts broke the contract's bounds";
+
+    uint32_t *const map = l->hmap;
+    for (size_t k = 0; k < nterm; k++)
+        map[k] = RS_CL_NONE;
+    uint64_t counted = 0;
+    const size_t rec0 = out->nterm;
+    rs_cl_order(ra, nrec, 0, l->hsort);
+    for (size_t k = 0; k < nrec; k++) {
+        const size_t r = (size_t)(l->hsort[k] & 0xFFFFFFFFu);
+        const uint32_t *a = ra + 4 * r, *b = rb + 4 * r;
+        if (a[0] >= ntok || b[3] >= nterm || map[b[3]] != RS_CL_NONE || a[1] == 0 || a[2] == 0 || a[2] > a[1]
+            || b[0] > b[1] || a[3] == 0 || b[2] > nfold || a[3] > nfold - b[2] || rec0 + k >= UINT32_MAX)
+            return RS_CL_BROKEN;
+        map[b[3]] = (uint32_t)(rec0 + k);
+        const uint32_t off = (uint32_t)out->fold_len + b[2];
+        out->term[rec0 + k] = (rs_count_term_t){.first = acc->tokens + a[0], .hash = rs_hash64(out->fold + off, a[3]),
+                                                .off = off, .len = a[3], .count = a[1], .docs = a[2],
+                                                .doc_lo = b[0], .doc_hi = b[1]};
+        counted += a[1];
+    }
+    if (counted != ntok)
+        return RS_CL_BROKEN;
+    /* the spans: token counts, and the pair across the edge of the pass */
+    size_t seen = 0, last_span = SIZE_MAX;
+    uint32_t last_rec = 0;
+    for (size_t s = 0; s < ns; s++) {
+        const uint32_t *d = sd + 4 * s;
+        if (d[0] == RS_CL_NONE)
+            continue;
+        const size_t gs = f->s0 + s;
+        if (d[1] < d[0] || d[1] >= ntok || d[0] != seen || d[2] >= nterm || d[3] >= nterm || gs >= acc->nspans)
+            return RS_CL_BROKEN;
+        if (seen == 0 && acc->carry_span == gs)
+            out->pair[out->npair++] =
+                (rs_count_pair_t){.first = acc->tokens, .a = acc->carry_rec, .b = map[d[2]], .count = 1};
+        acc->ntok[gs] += d[1] - d[0] + 1;
+        seen = d[1] + 1;
+        last_span = gs;
+        last_rec = map[d[3]];
+    }
+    if (seen != ntok)
+        return RS_CL_BROKEN;
+    rs_cl_order(rp, npair, 3, l->hsort);
+    for (size_t k = 0; k < npair; k++) {
+        const uint32_t *q = rp + 4 * (l->hsort[k] & 0xFFFFFFFFu);
+        if (q[0] >= nterm || q[1] >= nterm || q[2] == 0 || q[3] == 0 || q[3] >= ntok)
+            return RS_CL_BROKEN;
+        out->pair[out->npair++] =
+            (rs_count_pair_t){.first = acc->tokens + q[3], .a = map[q[0]], .b = map[q[1]], .count = q[2]};
+    }
+    out->nterm += nrec;
+    out->fold_len += nfold;
+    out->invalid_bytes += f->tot[2];
+    if (ntok) {
+        acc->carry_span = last_span;
+        acc->carry_rec = last_rec;
+    }
+    acc->tokens += ntok;
+    *what_out = NULL;
+    return CL_SUCCESS;
 }
 
 enum { RS_CL_CPU, RS_CL_DEVICE, RS_CL_SHORT };
@@ -1332,7 +1674,8 @@ static int rs_cl_assign(const rs_span_t *sp, size_t n, size_t *span, size_t *spa
  * *what_out stays NULL when that was no fault of the device (a window
  * without a safe cut, no host memory for the batch). */
 static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, rs_lane_t *partner, const rs_span_t *sp, size_t n,
-                              size_t total, rs_tokens_t *out, size_t *ntok, const char **what_out, cl_int *cl_err)
+                              size_t total, rs_tokens_t *out, size_t *ntok, const uint32_t *doc, rs_cl_acc_t *acc,
+                              const char **what_out, cl_int *cl_err)
 {
     const size_t jlen = total + n, wmax = jlen < h->window ? jlen : h->window;
     rs_lane_t *lanes[2] = {l, partner};
@@ -1357,8 +1700,10 @@ static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, rs_lane_t *partner, 
     }
     const size_t saved_n = out->n, saved_fold = out->fold_len, saved_nterms = out->nterms;
     const uint64_t saved_invalid = out->invalid_bytes;
-    const int want = RS_CL_WANT_SRC | (out->term && h->terms ? RS_CL_WANT_TERMS : 0);
+    const int want = acc ? RS_CL_WANT_SRC | RS_CL_WANT_TERMS | RS_CL_WANT_COUNT
+                         : RS_CL_WANT_SRC | (out->term && h->terms ? RS_CL_WANT_TERMS : 0);
     size_t span = 0, span_start = 0; /* the span tokens are given to, and where it starts */
+    size_t cs = 0, cs_start = 0;     /* counting: the first span of the next pass, and where it starts */
     rs_cl_flight_t fl[2];
     int head = 0, live = 0, next = 0; /* oldest window in flight, windows in flight, lane for the next */
     size_t pos = 0;
@@ -1375,6 +1720,27 @@ static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, rs_lane_t *partner, 
                 end = pos + cut;
             }
             rs_cl_flight_t *f = &fl[(head + live) % 2];
+            if (acc) { /* the spans the pass meets, their starts in it and their documents */
+                while (cs < n && cs_start + sp[cs].len + 1 <= pos) {
+                    cs_start += sp[cs].len + 1;
+                    cs++;
+                }
+                size_t ns = 0;
+                for (size_t s = cs, at = cs_start; s < n && at < end; at += sp[s].len + 1, s++)
+                    ns++;
+                void *hs = lanes[next]->hspan;
+                if (!rs_cl_room(&hs, &lanes[next]->hspan_cap, 2 * ns + 2, sizeof *lanes[next]->hspan)) {
+                    ok = 0; /* no host memory: the caller tokenizes instead */
+                    break;
+                }
+                lanes[next]->hspan = hs;
+                for (size_t k = 0, at = cs_start; k < ns; at += sp[cs + k].len + 1, k++) {
+                    lanes[next]->hspan[k] = (uint32_t)((at > pos ? at : pos) - pos);
+                    lanes[next]->hspan[ns + k] = doc[cs + k];
+                }
+                f->s0 = cs;
+                f->ns = ns;
+            }
             /* one lane: offsets from out's end, as they stay; two: from 0, moved when read */
             const cl_uint base = nl == 1 ? (cl_uint)out->fold_len : 0u;
             const cl_int e = rs_cl_pass_start(h, lanes[next], l->join + pos, end - pos, base, want, f, what_out);
@@ -1399,6 +1765,14 @@ static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, rs_lane_t *partner, 
             clFinish(f->l->q);
             continue;
         }
+        if (acc) {
+            const cl_int e = rs_cl_count_finish(f, acc, what_out);
+            if (e != CL_SUCCESS) {
+                *cl_err = e;
+                ok = 0;
+            }
+            continue;
+        }
         const size_t first = out->n;
         const cl_int e = rs_cl_pass_finish(f, out, f->l->hsrc, what_out);
         if (e != CL_SUCCESS) {
@@ -1413,7 +1787,7 @@ static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, rs_lane_t *partner, 
         }
     }
     if (ok) {
-        out->numbered = (want & RS_CL_WANT_TERMS) != 0;
+        out->numbered = !acc && (want & RS_CL_WANT_TERMS) != 0;
         return 1;
     }
     out->n = saved_n;
@@ -1444,7 +1818,7 @@ void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_
     cl_int e = CL_SUCCESS;
     rs_lane_t *partner = total + n > h->window ? rs_lane_try_partner(h) : NULL;
     hwloc_bitmap_t bound = rs_cl_bind_near(h);
-    const int done = rs_cl_spans_device(h, l, partner, sp, n, total, out, ntok, &what, &e);
+    const int done = rs_cl_spans_device(h, l, partner, sp, n, total, out, ntok, NULL, NULL, &what, &e);
     rs_cl_unbind(bound);
     if (partner) {
         rs_lane_release(h, partner);
@@ -1468,6 +1842,44 @@ void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_
         rs_cl_count(h, RS_CL_CPU, total);
     }
     rs_lane_release(h, l);
+}
+
+int rs_opencl_count_spans(rs_opencl_t *h, const rs_span_t *sp, const uint32_t *doc, size_t n, rs_counts_t *out,
+                          size_t *ntok)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += sp[i].len;
+    if (!h->count || total == 0 || total < h->min_bytes || atomic_load(&h->failed))
+        return 0;
+    rs_lane_t *l = rs_lane_acquire(h);
+    if (!l)
+        return 0;
+    out->nterm = out->npair = out->fold_len = 0;
+    out->invalid_bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        ntok[i] = 0;
+    rs_cl_acc_t acc = {.out = out, .ntok = ntok, .nspans = n, .carry_span = SIZE_MAX};
+    rs_tokens_t none = {0}; /* counting reads no tokens back */
+    const char *what = NULL;
+    cl_int e = CL_SUCCESS;
+    rs_lane_t *partner = total + n > h->window ? rs_lane_try_partner(h) : NULL;
+    hwloc_bitmap_t bound = rs_cl_bind_near(h);
+    const int done = rs_cl_spans_device(h, l, partner, sp, n, total, &none, ntok, doc, &acc, &what, &e);
+    rs_cl_unbind(bound);
+    if (partner)
+        rs_lane_release(h, partner);
+    if (done) {
+        rs_cl_count(h, RS_CL_DEVICE, total);
+        pthread_mutex_lock(&h->mu);
+        h->counts.counted_calls++;
+        h->counts.paired_calls += partner != NULL;
+        pthread_mutex_unlock(&h->mu);
+    } else if (what) {
+        rs_cl_fail(h, what, e == RS_CL_BROKEN ? CL_SUCCESS : e);
+    }
+    rs_lane_release(h, l);
+    return done;
 }
 
 rs_opencl_counts_t rs_opencl_counts(rs_opencl_t *h)
@@ -1501,8 +1913,9 @@ static rs_err_e rs_cl_take(rs_opencl_t *h, rs_strlist_t *into)
 rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len, unsigned reps, int terms,
                                  double *seconds, uint64_t *tokens, rs_error_t *err)
 {
-    const int want = terms ? RS_CL_WANT_TERMS : 0;
-    RS_RETURN_IF(terms && !h->terms, err, RS_ERR_UNSUPPORTED, "OpenCL bench: the handle was opened without terms");
+    const int want = terms > 1 ? RS_CL_WANT_SRC | RS_CL_WANT_TERMS | RS_CL_WANT_COUNT : terms ? RS_CL_WANT_TERMS : 0;
+    RS_RETURN_IF(terms == 1 && !h->terms, err, RS_ERR_UNSUPPORTED, "OpenCL bench: the handle was opened without terms");
+    RS_RETURN_IF(terms > 1 && !h->count, err, RS_ERR_UNSUPPORTED, "OpenCL bench: the handle was opened without count");
     RS_RETURN_IF(!rs_opencl_usable(h), err, RS_ERR_UNSUPPORTED, "OpenCL: the device is not usable: %s",
                  h->info.status);
     RS_RETURN_IF(len == 0 || len > h->window, err, RS_ERR_UNSUPPORTED, "OpenCL bench: length %zu not in 1..%zu", len,
@@ -1513,14 +1926,32 @@ rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len
     cl_int e = rs_lane_reserve(h, l, len);
     if (e == CL_SUCCESS)
         e = clEnqueueWriteBuffer(l->q, l->text, CL_TRUE, 0, len, text, 0, NULL, NULL);
-    cl_uint tot[4] = {0, 0, 0, 0};
+    static const cl_uint zero[4] = {0, 0, 0, 0};
+    const cl_uint none = 0xFFFFFFFFu;
+    if (e == CL_SUCCESS && (want & RS_CL_WANT_COUNT)) { /* the text as one span of document 0 */
+        e = rs_lane_spans(h, l, 1);
+        if (e == CL_SUCCESS)
+            e = clEnqueueWriteBuffer(l->q, l->cstart, CL_TRUE, 0, 4, zero, 0, NULL, NULL);
+        if (e == CL_SUCCESS)
+            e = clEnqueueWriteBuffer(l->q, l->cdoc, CL_TRUE, 0, 4, zero, 0, NULL, NULL);
+    }
+    cl_uint tot[4] = {0, 0, 0, 0}, cst[4] = {0, 0, 0, 0};
     struct timespec t0 = {0, 0};
     /* one untimed run, then the timed ones */
     for (unsigned r = 0; e == CL_SUCCESS && r <= reps; r++) {
         struct timespec t1;
         if (r == 1)
             clock_gettime(CLOCK_MONOTONIC, &t0);
-        e = rs_cl_enqueue_kernels(h, l, (cl_uint)len, 0, want, &what);
+        if (want & RS_CL_WANT_COUNT) {
+            e = clEnqueueFillBuffer(l->q, l->csdata, &none, sizeof none, 0, 16, 0, NULL, NULL);
+            if (e == CL_SUCCESS)
+                e = clEnqueueWriteBuffer(l->q, l->cstate, CL_FALSE, 0, sizeof zero, zero, 0, NULL, NULL);
+            if (e != CL_SUCCESS)
+                break;
+        }
+        e = rs_cl_enqueue_kernels(h, l, (cl_uint)len, 0, want, 1, &what);
+        if (e == CL_SUCCESS && (want & RS_CL_WANT_COUNT) && r == reps)
+            e = clEnqueueReadBuffer(l->q, l->cstate, CL_TRUE, 0, sizeof cst, cst, 0, NULL, NULL);
         if (e == CL_SUCCESS && (r == 0 || r == reps))
             e = clEnqueueReadBuffer(l->q, l->totals, CL_TRUE, 0, sizeof tot, tot, 0, NULL, NULL);
         if (r == reps && e == CL_SUCCESS) {
@@ -1532,6 +1963,7 @@ rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len
         clFinish(l->q);
     rs_lane_release(h, l);
     RS_RETURN_IF(e != CL_SUCCESS, err, RS_ERR_DEVICE, "OpenCL bench: %s: %s (%d)", what, rs_cl_errstr(e), e);
+    RS_RETURN_IF(cst[3] != 0, err, RS_ERR_DEVICE, "OpenCL bench: a count table filled");
     *tokens = tot[0];
     return RS_OK;
 }
@@ -1625,7 +2057,25 @@ RS_CL_SLOT_SPANS_FN(4)
 RS_CL_SLOT_SPANS_FN(5)
 RS_CL_SLOT_SPANS_FN(6)
 RS_CL_SLOT_SPANS_FN(7)
-_Static_assert(RS_OPENCL_SLOTS == 8, "one rs_cl_slot_tokenize_N and rs_cl_slot_spans_N per slot");
+#define RS_CL_SLOT_COUNT_FN(i)                                                                     \
+    static int rs_cl_slot_count_##i(const rs_span_t *sp, const uint32_t *doc, size_t n, rs_counts_t *out, \
+                                    size_t *ntok)                                                  \
+    {                                                                                              \
+        return rs_opencl_count_spans(rs_slots[i].h, sp, doc, n, out, ntok);                        \
+    }
+RS_CL_SLOT_COUNT_FN(0)
+RS_CL_SLOT_COUNT_FN(1)
+RS_CL_SLOT_COUNT_FN(2)
+RS_CL_SLOT_COUNT_FN(3)
+RS_CL_SLOT_COUNT_FN(4)
+RS_CL_SLOT_COUNT_FN(5)
+RS_CL_SLOT_COUNT_FN(6)
+RS_CL_SLOT_COUNT_FN(7)
+_Static_assert(RS_OPENCL_SLOTS == 8, "one rs_cl_slot_tokenize_N, rs_cl_slot_spans_N and rs_cl_slot_count_N per slot");
+static const rs_count_spans_fn rs_slot_count_fns[RS_OPENCL_SLOTS] = {
+    rs_cl_slot_count_0, rs_cl_slot_count_1, rs_cl_slot_count_2, rs_cl_slot_count_3,
+    rs_cl_slot_count_4, rs_cl_slot_count_5, rs_cl_slot_count_6, rs_cl_slot_count_7,
+};
 static const rs_tokenize_fn rs_slot_fns[RS_OPENCL_SLOTS] = {
     rs_cl_slot_tokenize_0, rs_cl_slot_tokenize_1, rs_cl_slot_tokenize_2, rs_cl_slot_tokenize_3,
     rs_cl_slot_tokenize_4, rs_cl_slot_tokenize_5, rs_cl_slot_tokenize_6, rs_cl_slot_tokenize_7,
@@ -1666,6 +2116,7 @@ static rs_cl_slot_t *rs_cl_slot_get(unsigned p, unsigned d, int hybrid)
         .required = 0,
         .tokenize = rs_slot_fns[s - rs_slots],
         .tokenize_spans = rs_slot_span_fns[s - rs_slots],
+        .count_spans = rs_slot_count_fns[s - rs_slots],
     };
     s->h = h;
     return s;
@@ -1809,6 +2260,13 @@ void rs_opencl_tokenize(rs_opencl_t *h, const uint8_t *text, size_t len, rs_toke
 {
     (void)h;
     rs_kernels_select(NULL)->tokenize(text, len, out);
+}
+
+int rs_opencl_count_spans(rs_opencl_t *h, const rs_span_t *sp, const uint32_t *doc, size_t n, rs_counts_t *out,
+                          size_t *ntok)
+{
+    (void)h, (void)sp, (void)doc, (void)n, (void)out, (void)ntok;
+    return 0;
 }
 
 void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_tokens_t *out, size_t *ntok)

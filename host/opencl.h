@@ -11,7 +11,10 @@
  * handle whose terms option allows it, the device also numbers the terms
  * of each pass (kernels/opencl/tokenize_terms.cl), so that the host looks
  * each term up in its dictionary once per number rather than once per
- * token. Counting (terms, bigrams, lexicons) stays on the CPU.
+ * token. A handle whose count option allows it also counts a batch on
+ * the device (rs_opencl_count_spans, kernels/opencl/tokenize_terms_count.cl:
+ * terms, their documents, bigrams, each span's tokens), and then only those
+ * statistics come back, no tokens; lexicon matching stays on the CPU.
  * A scan sends one batch per shard (rs_opencl_tokenize_spans: all the turns
  * of the shard's documents in one call), so that the fixed cost of a
  * device call is paid once per shard, not once per turn.
@@ -111,6 +114,10 @@ typedef struct rs_opencl_opts {
                                  * 0 the environment's ROSTRUM_OPENCL_TERMS (1 or 0), else on for every
                                  * device type but "cpu" (where the same cores would do the work the
                                  * numbers save the host) */
+    int count;                  /* count batches on the device (rs_opencl_count_spans, numbering its passes
+                                 * whatever terms says): 1 on,
+                                 * -1 off, 0 the environment's ROSTRUM_OPENCL_COUNT (1 or 0), else as for
+                                 * terms */
 } rs_opencl_opts_t;
 
 typedef struct rs_opencl rs_opencl_t;
@@ -123,6 +130,7 @@ typedef struct rs_opencl_counts {
                                           * lanes in hybrid mode, no safe cut in a window) */
     uint64_t paired_calls;               /* batches double-buffered over two lanes */
     uint64_t numbered_calls;             /* batches whose terms the device numbered */
+    uint64_t counted_calls;              /* batches the device counted (rs_opencl_count_spans) */
 } rs_opencl_counts_t;
 
 /* Whether this build has OpenCL support compiled in. Can't fail. */
@@ -168,6 +176,18 @@ void rs_opencl_tokenize(rs_opencl_t *h, const uint8_t *text, size_t len, rs_toke
  * device). Never fails. Thread-safe. */
 void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *spans, size_t n, rs_tokens_t *out, size_t *ntok);
 
+/* The counting contract of kernels.h (rs_count_spans_fn) on the device:
+ * the spans are joined and windowed as for rs_opencl_tokenize_spans, each
+ * pass is tokenized, numbered and counted on the device
+ * (kernels/opencl/tokenize_terms_count.cl), and only its term records,
+ * pair records and per-span first and last tokens come back. Returns 0
+ * (nothing counted: the caller tokenizes the spans) when the handle does
+ * not count, the batch is under min_device_bytes, the lanes are busy in
+ * hybrid mode, or on a fault (which marks the handle failed, with a
+ * warning). Thread-safe. */
+int rs_opencl_count_spans(rs_opencl_t *h, const rs_span_t *spans, const uint32_t *doc, size_t n, rs_counts_t *out,
+                          size_t *ntok);
+
 /* Counters since open. Thread-safe. */
 rs_opencl_counts_t rs_opencl_counts(rs_opencl_t *h);
 
@@ -177,7 +197,8 @@ rs_opencl_counts_t rs_opencl_counts(rs_opencl_t *h);
 rs_err_e rs_opencl_take_warnings(rs_opencl_t *h, rs_strlist_t *into);
 
 /* Benchmarks only: uploads text once, then runs the kernels reps times on
- * it (with terms set, the term numbering too) with nothing read back but
+ * it (terms 1: the term numbering too; 2: and the counting, the text as
+ * one span, for a handle opened to count) with nothing read back but
  * the totals; *seconds is the wall time of the reps runs, *tokens the
  * token count of one run. RS_ERR_DEVICE on an OpenCL error,
  * RS_ERR_UNSUPPORTED when the handle is not usable or len is over

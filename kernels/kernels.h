@@ -72,6 +72,52 @@ typedef struct rs_span {
  * price (a device pass), so that a whole shard's turns go in one. */
 typedef void (*rs_tokenize_spans_fn)(const rs_span_t *spans, size_t n, rs_tokens_t *out, size_t *ntok);
 
+/* Counts reduced on a device (rs_count_spans_fn): the statistics of a
+ * batch of spans without its tokens. Each term record stands for the
+ * tokens of one term (equal folded bytes) in a stretch of the batch; a term
+ * may have several records (one per device pass), in the order of their
+ * tokens. Records are in the order of their first token, so that putting
+ * each record's term into a dictionary in record order gives terms the ids
+ * that counting token by token would. */
+typedef struct rs_count_term {
+    uint64_t first;          /* the batch-wide index of its first token */
+    uint64_t hash;           /* rs_hash64 of its folded bytes */
+    uint32_t off, len;       /* its folded bytes in rs_counts_t.fold */
+    uint32_t count;          /* its tokens */
+    uint32_t docs;           /* distinct documents among them (doc[] values) */
+    uint32_t doc_lo, doc_hi; /* the first and the last of them */
+} rs_count_term_t;
+
+/* A bigram: two tokens in a row in one span, the first of term record a,
+ * the second of b; records in the order of their first occurrence (the
+ * index of its second token); one record per pair of term records. */
+typedef struct rs_count_pair {
+    uint64_t first;
+    uint32_t a, b;
+    uint64_t count;
+} rs_count_pair_t;
+
+/* What rs_count_spans_fn fills. The callee grows the arrays with realloc;
+ * the caller owns them and frees them with free(), reusing them between
+ * calls. */
+typedef struct rs_counts {
+    rs_count_term_t *term;
+    size_t nterm, term_cap;
+    rs_count_pair_t *pair;
+    size_t npair, pair_cap;
+    uint8_t *fold;
+    size_t fold_len, fold_cap;
+    uint64_t invalid_bytes;
+} rs_counts_t;
+
+/* Counts the tokens of spans[0..n) (each tokenized as its own call would),
+ * span i belonging to document doc[i] (non-decreasing): resets out and
+ * fills it, and sets ntok[i] to span i's token count. Returns 1 when it
+ * counted, 0 when it could not (a fault, out of memory): out and ntok then
+ * mean nothing, and the caller tokenizes the spans instead. */
+typedef int (*rs_count_spans_fn)(const rs_span_t *spans, const uint32_t *doc, size_t n, rs_counts_t *out,
+                                 size_t *ntok);
+
 /* CPU features a table needs (bit set), checked by rs_kernels_select. */
 enum {
     RS_CPU_SSE42 = 1u << 0,
@@ -86,6 +132,7 @@ typedef struct rs_kernels {
     uint32_t required;       /* RS_CPU_* bits */
     rs_tokenize_fn tokenize;
     rs_tokenize_spans_fn tokenize_spans; /* NULL: callers call tokenize per span (CPU tables) */
+    rs_count_spans_fn count_spans;       /* NULL: callers count from the tokens (all but devices) */
 } rs_kernels_t;
 
 /* The scalar reference table; always available. */

@@ -2,7 +2,7 @@
  * tokenize_terms.cl - numbers the terms of one pass on the device, so that
  * the host counts each token by an array lookup instead of a hash-table
  * probe: equal folded bytes get equal numbers 0, 1, 2, ... within the pass.
- * Embedded after tokenize.cl (the host embeds kernels/opencl/*.cl in name
+ * Embedded after tokenize.cl (the host embeds the .cl files of kernels/opencl in name
  * order), whose rs_cl_token and compacted output it reads.
  *
  * Three kernels run after rs_tok_compact, in order on the same queue, each

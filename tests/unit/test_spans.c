@@ -5,7 +5,9 @@
  * every OpenCL device against the scalar reference called span by span:
  * random spans of random UTF-8 and bytes, empty spans, spans that end or
  * begin inside a join rule, windows much shorter than the batch, faults;
- * and the term numbers the device gives a batch that asks for them.
+ * and the term numbers the device gives a batch that asks for them; and
+ * rs_opencl_count_spans, the batch counted on the device, against counting
+ * the reference's tokens one by one.
  * Seeds are printed; RS_TEST_SEED repeats a run.
  */
 #include <criterion/criterion.h>
@@ -16,8 +18,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "kernels.h" /* rs_span_t, rs_tokens_t */
+#include "kernels.h" /* rs_span_t, rs_tokens_t, rs_counts_t */
 #include "cl_devices.h" /* need_devices */
+#include "dict.h"       /* rs_dict_t: the counts' views */
+#include "hash.h"       /* rs_hash64 */
 #include "opencl.h"     /* rs_opencl_* */
 #include "unicode.h" /* rs_scalar_tokenize, rs_utf8_encode */
 
@@ -425,4 +429,241 @@ Test(spans, a_short_batch_runs_on_the_cpu)
     cr_expect_eq(c.device_calls, 0);
     cr_expect_eq(c.short_calls, 1);
     cr_expect_eq(c.short_bytes, bytes);
+}
+
+/* ------------------------------------------------------------------ */
+/* Counting on the device (rs_opencl_count_spans, kernels.h rs_counts_t) */
+
+/* What a batch's counts mean, whoever made them: terms by folded bytes in
+ * order of first occurrence (ids), each with its count and documents
+ * (value: count, docs, last document + 1), and bigrams by pairs of those
+ * ids in order of first occurrence (value: count). */
+typedef struct view {
+    rs_dict_t terms, pairs;
+} view_t;
+
+static void view_init(view_t *v)
+{
+    rs_dict_init(&v->terms, 3 * sizeof(uint64_t));
+    rs_dict_init(&v->pairs, sizeof(uint64_t));
+}
+
+static void view_free(view_t *v)
+{
+    rs_dict_free(&v->terms);
+    rs_dict_free(&v->pairs);
+}
+
+static size_t view_term(view_t *v, const uint8_t *key, size_t len, uint64_t count, uint64_t docs, uint64_t lo,
+                        uint64_t hi)
+{
+    const int64_t id = rs_dict_put(&v->terms, key, len, rs_hash64(key, len), NULL);
+    cr_assert(id >= 0);
+    uint64_t *t = rs_dict_val(&v->terms, (size_t)id);
+    t[0] += count;
+    t[1] += docs - (t[2] == lo + 1);
+    t[2] = hi + 1;
+    return (size_t)id;
+}
+
+static void view_pair(view_t *v, size_t a, size_t b, uint64_t count)
+{
+    const uint32_t key[2] = {(uint32_t)a, (uint32_t)b};
+    const int64_t id = rs_dict_put(&v->pairs, key, sizeof key, rs_hash64(key, sizeof key), NULL);
+    cr_assert(id >= 0);
+    *(uint64_t *)rs_dict_val(&v->pairs, (size_t)id) += count;
+}
+
+/* The reference view: scalar tokens span by span, counted one by one. */
+static void view_of_tokens(view_t *v, const batch_t *b, const uint32_t *doc, size_t *ntok, uint64_t *invalid)
+{
+    rs_tokens_t t;
+    tokens_init(&t, b->bytes);
+    reference(b, &t, ntok);
+    *invalid = t.invalid_bytes;
+    size_t k = 0;
+    for (size_t s = 0; s < b->n; s++) {
+        size_t prev = SIZE_MAX;
+        for (size_t j = 0; j < ntok[s]; j++, k++) {
+            const size_t id = view_term(v, t.fold + t.tok[k].off, t.tok[k].len, 1, 1, doc[s], doc[s]);
+            if (prev != SIZE_MAX)
+                view_pair(v, prev, id, 1);
+            prev = id;
+        }
+    }
+    tokens_free(&t);
+}
+
+/* 1 when c keeps the promises of kernels.h (records in token order, each
+ * hash that of its bytes) and, put into a view, equals ref. */
+static int same_view(const view_t *ref, const rs_counts_t *c, const char *label)
+{
+    view_t v;
+    view_init(&v);
+    size_t *id = malloc((c->nterm + 1) * sizeof *id);
+    cr_assert(id);
+    int ok = 1;
+    for (size_t r = 0; r < c->nterm && ok; r++) {
+        const rs_count_term_t *t = &c->term[r];
+        if ((r && t->first <= c->term[r - 1].first) || t->off + (size_t)t->len > c->fold_len
+            || t->hash != rs_hash64(c->fold + t->off, t->len) || t->doc_lo > t->doc_hi) {
+            cr_expect_fail("%s: term record %zu breaks the contract", label, r);
+            ok = 0;
+            break;
+        }
+        id[r] = view_term(&v, c->fold + t->off, t->len, t->count, t->docs, t->doc_lo, t->doc_hi);
+    }
+    for (size_t k = 0; k < c->npair && ok; k++) {
+        const rs_count_pair_t *p = &c->pair[k];
+        if ((k && p->first <= c->pair[k - 1].first) || p->a >= c->nterm || p->b >= c->nterm) {
+            cr_expect_fail("%s: pair record %zu breaks the contract", label, k);
+            ok = 0;
+            break;
+        }
+        view_pair(&v, id[p->a], id[p->b], p->count);
+    }
+    if (ok && (v.terms.n != ref->terms.n || v.pairs.n != ref->pairs.n)) {
+        cr_expect_fail("%s: %zu terms and %zu bigrams, the reference %zu and %zu", label, v.terms.n, v.pairs.n,
+                       ref->terms.n, ref->pairs.n);
+        ok = 0;
+    }
+    for (size_t i = 0; i < v.terms.n && ok; i++) {
+        size_t la, lb;
+        const char *a = rs_dict_key(&ref->terms, i, &la), *b = rs_dict_key(&v.terms, i, &lb);
+        const uint64_t *x = rs_dict_val(&ref->terms, i), *y = rs_dict_val(&v.terms, i);
+        if (la != lb || memcmp(a, b, la) != 0 || x[0] != y[0] || x[1] != y[1] || x[2] != y[2]) {
+            cr_expect_fail("%s: term %zu: reference \"%.*s\" %llu times in %llu documents, got \"%.*s\" %llu in %llu",
+                           label, i, (int)la, a, (unsigned long long)x[0], (unsigned long long)x[1], (int)lb, b,
+                           (unsigned long long)y[0], (unsigned long long)y[1]);
+            ok = 0;
+        }
+    }
+    for (size_t i = 0; i < v.pairs.n && ok; i++) {
+        size_t la, lb;
+        const char *a = rs_dict_key(&ref->pairs, i, &la), *b = rs_dict_key(&v.pairs, i, &lb);
+        if (memcmp(a, b, 8) != 0
+            || *(const uint64_t *)rs_dict_val(&ref->pairs, i) != *(const uint64_t *)rs_dict_val(&v.pairs, i)) {
+            cr_expect_fail("%s: bigram %zu differs from the reference's", label, i);
+            ok = 0;
+        }
+    }
+    free(id);
+    view_free(&v);
+    return ok;
+}
+
+/* One batch counted on the device against the reference; its documents:
+ * runs of 1 to 4 spans. Returns 1 when equal, or when the device declined
+ * and may (may_decline). */
+static int check_counted(rs_opencl_t *h, const batch_t *b, uint64_t *st, rs_counts_t *c, int may_decline,
+                         const char *label)
+{
+    const size_t n = b->n ? b->n : 1;
+    uint32_t *doc = malloc(n * sizeof *doc);
+    size_t *nr = calloc(n, sizeof *nr), *ng = calloc(n, sizeof *ng);
+    cr_assert(doc && nr && ng);
+    uint32_t d = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        doc[i] = d;
+        d += rng(st) % 3 == 0;
+    }
+    view_t ref;
+    view_init(&ref);
+    uint64_t invalid;
+    view_of_tokens(&ref, b, doc, nr, &invalid);
+    int ok = 1;
+    if (!rs_opencl_count_spans(h, b->sp, doc, b->n, c, ng)) {
+        if (!may_decline) {
+            cr_expect_fail("%s: the device did not count the batch", label);
+            ok = 0;
+        }
+    } else {
+        ok = same_counts(nr, ng, b->n, label) && same_view(&ref, c, label);
+        if (ok && c->invalid_bytes != invalid) {
+            cr_expect_fail("%s: %llu invalid bytes, the reference %llu", label, (unsigned long long)c->invalid_bytes,
+                           (unsigned long long)invalid);
+            ok = 0;
+        }
+    }
+    view_free(&ref);
+    free(doc);
+    free(nr);
+    free(ng);
+    return ok;
+}
+
+static void counts_free(rs_counts_t *c)
+{
+    free(c->term);
+    free(c->pair);
+    free(c->fold);
+}
+
+Test(spans, device_counts_equal_counting_the_reference_tokens, .timeout = 600)
+{
+    const devs_t d = need_devices();
+    uint64_t st = test_seed();
+    for (size_t i = 0; i < d.n; i++) {
+        /* windows of 1 to 4 KiB: spans, documents and bigrams cross passes */
+        const rs_opencl_opts_t o = {.subchunk_bytes = 64, .window_bytes = 1024u << (i % 3), .min_device_bytes = 0,
+                                    .count = 1};
+        rs_opencl_t *h = open_with(&d.v[i], &o);
+        rs_counts_t c = {0};
+        int ok = 1;
+        for (int round = 0; round < 150 && ok; round++) {
+            batch_t b;
+            const size_t n = round < 10 ? (size_t)round : 1 + rng(&st) % 400;
+            /* rounds of few words repeated: many bigrams and documents per term */
+            batch_make(&b, &st, n, round % 7 == 0 ? 3000 : round % 3 ? 200 : 24);
+            char label[96];
+            snprintf(label, sizeof label, "opencl:%u:%u round %d (%zu spans, %zu bytes)", d.v[i].platform,
+                     d.v[i].device, round, b.n, b.bytes);
+            ok = check_counted(h, &b, &st, &c, b.bytes == 0, label);
+            batch_free(&b);
+        }
+        const rs_opencl_counts_t k = rs_opencl_counts(h);
+        cr_expect_gt(k.counted_calls, 100, "%llu batches counted", (unsigned long long)k.counted_calls);
+        cr_expect_gt(k.paired_calls, 0, "no batch was double-buffered over two lanes");
+        rs_strlist_t w = {0};
+        rs_opencl_take_warnings(h, &w);
+        cr_expect_eq(w.n, 0, "warning: %s", w.n ? w.s[0] : "");
+        rs_strlist_free(&w);
+        cr_log_info("opencl:%u:%u: %llu batches counted on the device, %llu bytes", d.v[i].platform, d.v[i].device,
+                    (unsigned long long)k.counted_calls, (unsigned long long)k.device_bytes);
+        counts_free(&c);
+        rs_opencl_close(h);
+    }
+    free(d.v);
+}
+
+Test(spans, counting_declines_when_off_short_or_after_a_fault)
+{
+    const devs_t d = need_devices();
+    uint64_t st = test_seed();
+    batch_t b;
+    batch_make(&b, &st, 50, 300);
+    uint32_t doc[50] = {0};
+    size_t ntok[50];
+    rs_counts_t c = {0};
+    const rs_opencl_opts_t off = {.min_device_bytes = 0, .count = -1}, shrt = {.min_device_bytes = 1 << 20, .count = 1},
+                           fault = {.min_device_bytes = 0, .count = 1, .fault = 1, .window_bytes = 4096};
+    const rs_opencl_opts_t *os[3] = {&off, &shrt, &fault};
+    for (int k = 0; k < 3; k++) {
+        rs_opencl_t *h = open_with(&d.v[0], os[k]);
+        cr_expect_eq(rs_opencl_count_spans(h, b.sp, doc, b.n, &c, ntok), 0, "case %d counted", k);
+        cr_expect_eq(rs_opencl_counts(h).counted_calls, 0);
+        rs_strlist_t w = {0};
+        rs_opencl_take_warnings(h, &w);
+        cr_expect_eq(w.n, k == 2, "case %d: %zu warnings", k, w.n);
+        if (k == 2) {
+            cr_expect_eq(rs_opencl_usable(h), 0, "still marked usable after a fault");
+            /* and the batch then tokenizes on the CPU, exactly */
+            cr_expect(check_batch_terms(h, &b, 0, "after a counting fault"));
+        }
+        rs_strlist_free(&w);
+        rs_opencl_close(h);
+    }
+    counts_free(&c);
+    batch_free(&b);
+    free(d.v);
 }
