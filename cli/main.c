@@ -524,6 +524,7 @@ static int cmd_scan(int argc, char **argv, rs_cluster_t *cl)
         res.run.device_bytes = c.device_bytes;
         res.run.cpu_bytes = c.short_bytes + c.cpu_bytes;
         res.run.numbered_calls = c.numbered_calls;
+        res.run.counted_calls = c.counted_calls;
     }
     signal(SIGINT, SIG_DFL);
     const char *verbose = getenv("ROSTRUM_MPI_VERBOSE"); /* each rank's share (docs/cluster.md) */

@@ -44,6 +44,11 @@ void rs_scanner_free(rs_scanner_t *sc)
     free(sc->spans);
     free(sc->ntok);
     free(sc->ok);
+    free(sc->sdoc);
+    free(sc->counts.term);
+    free(sc->counts.pair);
+    free(sc->counts.fold);
+    free(sc->cid);
     rs_scan_drop(sc);
     rs_match_state_free(&sc->mt);
     rs_match_state_free(&sc->me);
@@ -317,6 +322,7 @@ typedef struct rs_pretok {
     size_t seg, at;
     int lazy;
     size_t end;
+    int counted; /* the batch was counted (count_spans): no tokens, only ntok */
 } rs_pretok_t;
 
 static void *rs_grow(void *p, size_t *cap, size_t n, size_t sz, int *fail);
@@ -448,6 +454,8 @@ static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_
                 RS_FORWARD(rs_win_consume(&r, w, w->n - look));
             pre->at += pre->ntok[pre->seg];
             pre->seg++;
+        } else if (pre && pre->counted) {
+            r.tokens = pre->ntok[pre->seg++];
         } else if (pre) {
             rs_tokens_t v = *pre->t;
             v.tok += pre->at;
@@ -642,6 +650,48 @@ static void *rs_grow(void *p, size_t *cap, size_t n, size_t sz, int *fail)
     return q;
 }
 
+/* A batch's counts (rs_count_spans_fn) into st, documents numbered from
+ * doc_base (see rs_scan_documents in scan.h). */
+static rs_err_e rs_counts_apply(rs_scanner_t *sc, const rs_counts_t *c, uint64_t doc_base, rs_stats_t *st)
+{
+    int fail = 0;
+    sc->cid = rs_grow(sc->cid, &sc->cid_cap, c->nterm + 1, sizeof *sc->cid, &fail);
+    if (fail)
+        return RS_ERR_NOMEM;
+    for (size_t r = 0; r < c->nterm; r++) {
+        const rs_count_term_t *t = &c->term[r];
+        const int64_t id = rs_dict_put(&st->terms, c->fold + t->off, t->len, t->hash, NULL);
+        if (id < 0)
+            return RS_ERR_NOMEM;
+        sc->cid[r] = id;
+        rs_term_val_t *v = rs_dict_val(&st->terms, (size_t)id);
+        v->count += t->count;
+        v->docs += t->docs - (v->last_doc == doc_base + t->doc_lo);
+        v->last_doc = doc_base + t->doc_hi;
+    }
+    RS_FORWARD(rs_scanner_flush(sc)); /* the bigrams held so far go first, as in token order */
+    for (size_t k = 0; k < c->npair; k++) {
+        const rs_count_pair_t *p = &c->pair[k];
+        const uint64_t key = rs_pair_key((uint32_t)sc->cid[p->a], (uint32_t)sc->cid[p->b]);
+        const uint64_t hash = rs_pairs_bigram_hash(key, c->term[p->a].hash, c->term[p->b].hash);
+        if (rs_pairs_add(&st->bigrams, key, hash, p->count) != 0)
+            return RS_ERR_NOMEM;
+    }
+    st->invalid_bytes += c->invalid_bytes;
+    return RS_OK;
+}
+
+/* Whether the batch of nspans segments can be counted by the kernel table
+ * (count_spans): no lexicons; the spans' documents in sc->sdoc. Then
+ * sc->counts and sc->ntok hold the counts. */
+static int rs_batch_counted(rs_scanner_t *sc, size_t nspans)
+{
+    const rs_scan_cfg_t *cfg = sc->cfg;
+    if (!cfg->kernels->count_spans || cfg->topics->npat_total || cfg->entities->npat_total)
+        return 0;
+    return cfg->kernels->count_spans(sc->spans, sc->sdoc, nspans, &sc->counts, sc->ntok);
+}
+
 /* docs[0..n), parsed already (ok[i]), their segments tokenized in one call. */
 static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs_stats_t *st, rs_scan_done_fn done,
                               void *ctx)
@@ -654,15 +704,28 @@ static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n,
                 bytes += docs[i]->seg[k].end - docs[i]->seg[k].start;
             }
     RS_FORWARD(rs_spans_reserve(sc, nspans));
+    int fail = 0;
+    sc->sdoc = rs_grow(sc->sdoc, &sc->sdoc_cap, nspans + 1, sizeof *sc->sdoc, &fail);
+    if (fail)
+        return RS_ERR_NOMEM;
     size_t j = 0;
+    uint32_t ndoc = 0;
     for (size_t i = 0; i < n; i++)
-        if (sc->ok[i])
+        if (sc->ok[i]) {
             for (size_t k = 0; k < docs[i]->nseg; k++) {
                 const rs_segment_t *sg = &docs[i]->seg[k];
+                sc->sdoc[j] = ndoc;
                 sc->spans[j++] = (rs_span_t){docs[i]->text + sg->start, sg->end - sg->start};
             }
-    RS_FORWARD(rs_batch_tokenize(sc, nspans, bytes, st));
+            ndoc++; /* rs_scan_count numbers it st->doc_seq + 1 + its index here */
+        }
     rs_pretok_t pre = {.t = &sc->batch, .ntok = sc->ntok};
+    if (rs_batch_counted(sc, nspans)) {
+        RS_FORWARD(rs_counts_apply(sc, &sc->counts, st->doc_seq + 1, st));
+        pre = (rs_pretok_t){.ntok = sc->ntok, .counted = 1};
+    } else {
+        RS_FORWARD(rs_batch_tokenize(sc, nspans, bytes, st));
+    }
     for (size_t i = 0; i < n; i++) {
         const size_t before = st->ndocs;
         if (sc->ok[i])

@@ -101,6 +101,11 @@ typedef struct rs_scanner {
     size_t spans_cap;
     unsigned char *ok;  /* per document of the batch: parsed */
     size_t ok_cap;
+    uint32_t *sdoc;     /* counted batches: each segment's document in the batch */
+    size_t sdoc_cap;
+    rs_counts_t counts; /* a batch the kernel table counted (count_spans) */
+    int64_t *cid;       /* its term records' term ids */
+    size_t cid_cap;
     rs_scan_carry_t carry; /* a document in pieces */
 } rs_scanner_t;
 
@@ -136,6 +141,14 @@ typedef void (*rs_scan_done_fn)(void *ctx, const rs_doc_t *doc, const rs_docrec_
 /* docs[0..n) in order, with the same statistics as n calls of
  * rs_scan_document; with a kernel table that has tokenize_spans, the
  * segments of up to RS_SCAN_BATCH_BYTES of documents go to it in one call.
+ * When the table also has count_spans and there are no lexicons to match
+ * (the matchers need the tokens), the batch is counted by it instead, and
+ * only its statistics come back: term records put in record order (which
+ * gives terms the ids of counting token by token), bigrams added with
+ * their counts in the order of their first occurrence (after the bigrams
+ * held so far are flushed, so the table is the same slot for slot), each
+ * segment's token count; a table that declines (0) gets the batch to
+ * tokenize after all.
  * done (may be NULL) sees each document after it is counted, while its
  * segments are still there. The caller still frees each document. */
 rs_err_e rs_scan_documents(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs_stats_t *st, rs_scan_done_fn done,

@@ -9,7 +9,10 @@
 # too, and the run line's "device" counters must show that text reached the
 # device (a scan sends one batch per shard); ROSTRUM_OPENCL_TERMS=1 (term
 # numbers from the device, off by default on a CPU device) must number
-# every batch and change nothing. Identity across -j and
+# every batch and change nothing; ROSTRUM_OPENCL_COUNT=1 (counting on the
+# device, off by default on a CPU device) must count every batch of a scan
+# without lexicons (and none with them: the matchers need the tokens) and
+# change nothing. Identity across -j and
 # --shard-size, and with the CPU sharing the work (opencl+cpu), is checked
 # on the sample and the format fixtures, and documents larger than a shard
 # (read in pieces) on every format. Exits 77 (ctest: skipped) when no
@@ -36,10 +39,11 @@ same_report() {
     local name=$1 path=$2; shift 2
     "$rostrum" scan "$path" "$@" --backend scalar --json "$tmp/$name-scalar.json" --quiet 2> "$tmp/err" \
         || fail "$name: scalar: exit $?: $(cat "$tmp/err")"
-    for min in 0 default terms; do
+    for min in 0 default terms count; do
         local envs=()
         [ $min = 0 ] && envs=(ROSTRUM_OPENCL_MIN_BYTES=0)
         [ $min = terms ] && envs=(ROSTRUM_OPENCL_MIN_BYTES=0 ROSTRUM_OPENCL_TERMS=1)
+        [ $min = count ] && envs=(ROSTRUM_OPENCL_MIN_BYTES=0 ROSTRUM_OPENCL_COUNT=1)
         env "${envs[@]}" "$rostrum" scan "$path" "$@" --backend opencl --json "$tmp/$name-cl.json" --quiet \
             2> "$tmp/err" || fail "$name: opencl (min $min): exit $?: $(cat "$tmp/err")"
         ! grep -q 'warning' "$tmp/err" || fail "$name: opencl (min $min) warned: $(cat "$tmp/err")"
@@ -54,11 +58,17 @@ same_report() {
             grep -q "\"numbered_calls\": $calls}" "$tmp/$name-cl.json" \
                 || fail "$name: ROSTRUM_OPENCL_TERMS=1: not every batch was numbered: $(grep '"run"' "$tmp/$name-cl.json")"
         fi
+        if [ $min = count ]; then
+            local want=$calls
+            [[ " $* " = *" --topics "* ]] && want=0
+            grep -q "\"counted_calls\": $want," "$tmp/$name-cl.json" \
+                || fail "$name: ROSTRUM_OPENCL_COUNT=1: $want of $calls batches should be counted: $(grep '"run"' "$tmp/$name-cl.json")"
+        fi
         cmp -s <(norun "$tmp/$name-cl.json") <(norun "$tmp/$name-scalar.json") \
             || { diff <(norun "$tmp/$name-cl.json") <(norun "$tmp/$name-scalar.json") | head -20;
                  fail "$name: opencl (min $min) report differs from scalar"; }
     done
-    ok "$name: --backend opencl report equals --backend scalar (every piece on the device, with and without term numbers, and the default)"
+    ok "$name: --backend opencl report equals --backend scalar (every piece on the device, with and without term numbers, counted on the device, and the default)"
 }
 
 same_report sample "$src/sample/transcripts" --topics "$src/sample/lexicons/topics.yml" \
@@ -66,11 +76,14 @@ same_report sample "$src/sample/transcripts" --topics "$src/sample/lexicons/topi
 
 # -j, shard sizes and the CPU alongside: every variant equals scalar
 lex=(--topics "$src/sample/lexicons/topics.yml" --entities "$src/sample/lexicons/entities.yml")
-for in in "sample:$src/sample/transcripts" "formats:$src/tests/data/formats" "grouped:$src/tests/data/formats"; do
+# "plain": no lexicons, so with ROSTRUM_OPENCL_COUNT=1 every batch is counted on the device
+for in in "sample:$src/sample/transcripts" "formats:$src/tests/data/formats" "grouped:$src/tests/data/formats" \
+          "plain:$src/tests/data/formats" "plain-grouped:$src/tests/data/formats"; do
     name=${in%%:*} dir=${in#*:}
-    extra=("${lex[@]}")
+    extra=("${lex[@]}") count=0
+    case $name in plain*) extra=() count=1 ;; esac
     # JSON Lines grouped into documents: split on the worker, then batched
-    [ $name = grouped ] && extra+=(--jsonl-doc episode --jsonl-speaker who --jsonl-text utterance)
+    case $name in *grouped) extra+=(--jsonl-doc episode --jsonl-speaker who --jsonl-text utterance) ;; esac
     "$rostrum" scan "$dir" "${extra[@]}" --backend scalar --json "$tmp/v-scalar.json" --quiet 2> /dev/null
     [ $? -le 1 ] || fail "$name: scalar failed"
     for b in opencl opencl+cpu; do
@@ -79,7 +92,7 @@ for in in "sample:$src/sample/transcripts" "formats:$src/tests/data/formats" "gr
                 sh=()
                 [ $shard = default ] || sh=(--shard-size $shard)
                 # term numbers on the device with -j 1 and 3, not with 2
-                ROSTRUM_OPENCL_MIN_BYTES=0 ROSTRUM_OPENCL_TERMS=$((j % 2)) \
+                ROSTRUM_OPENCL_MIN_BYTES=0 ROSTRUM_OPENCL_TERMS=$((j % 2)) ROSTRUM_OPENCL_COUNT=$count \
                     "$rostrum" scan "$dir" "${extra[@]}" --backend $b -j $j "${sh[@]}" \
                     --json "$tmp/v.json" --quiet 2> "$tmp/err"
                 [ $? -le 1 ] || fail "$name: $b -j $j shard $shard: $(cat "$tmp/err")"
@@ -87,6 +100,10 @@ for in in "sample:$src/sample/transcripts" "formats:$src/tests/data/formats" "gr
                 cmp -s <(norun "$tmp/v.json") <(norun "$tmp/v-scalar.json") \
                     || { diff <(norun "$tmp/v.json") <(norun "$tmp/v-scalar.json") | head -20;
                          fail "$name: $b -j $j shard $shard differs from scalar"; }
+                if [ $count = 1 ] && [ $b = opencl ]; then
+                    grep -q '"counted_calls": [1-9]' "$tmp/v.json" \
+                        || fail "$name: $b -j $j shard $shard: no batch was counted: $(grep '"run"' "$tmp/v.json")"
+                fi
             done
         done
     done
