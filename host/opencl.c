@@ -76,7 +76,7 @@ typedef struct rs_lane {
     cl_mem text, tok, fold, info, prefix, totals, otok, ofold, src, osrc;
     cl_mem slots, term, tstate; /* the term table (all zeros between passes), numbers, {count, flags} */
     /* counting on the device (tokenize_terms_count.cl), for a handle that counts */
-    cl_mem ctc, cdslots, cdcount, cpslots, cpcount, cpfirst, ctspan, cdclaim, cpslot, crec_a, crec_b, cpair, cfold, cstate;
+    cl_mem ctc, cdset, cpset, ctspan, cdclaim, cpslot, crec_a, crec_b, cpair, cfold, cstate;
     cl_mem cstart, cdoc, csdata; /* the spans of a pass */
     size_t cspan_cap;            /* spans those three have room for */
     uint32_t *hspan;             /* host side: a pass's span starts, then their documents */
@@ -619,7 +619,7 @@ static void rs_lane_release_buffers(rs_lane_t *l)
 {
     cl_mem *m[] = {&l->text,    &l->tok,     &l->fold,    &l->info,    &l->prefix, &l->totals,  &l->otok,
                    &l->ofold,   &l->src,     &l->osrc,    &l->slots,   &l->term,   &l->tstate,  &l->ctc,
-                   &l->cdslots, &l->cdcount, &l->cpslots, &l->cpcount, &l->cpfirst, &l->ctspan, &l->cdclaim, &l->cpslot,
+                   &l->cdset,   &l->cpset,   &l->ctspan, &l->cdclaim, &l->cpslot,
                    &l->crec_a,  &l->crec_b,  &l->cpair,   &l->cfold,   &l->cstate, &l->cstart,  &l->cdoc,
                    &l->csdata};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
@@ -687,11 +687,8 @@ static cl_int rs_lane_reserve(rs_opencl_t *h, rs_lane_t *l, size_t len)
         {&l->tstate, CL_MEM_READ_WRITE, 8},
         /* the counting's, last: only for a handle that counts */
         {&l->ctc, CL_MEM_READ_WRITE, cap * 20},
-        {&l->cdslots, CL_MEM_READ_WRITE, slots * 4},
-        {&l->cdcount, CL_MEM_READ_WRITE, slots * 4},
-        {&l->cpslots, CL_MEM_READ_WRITE, slots * 4},
-        {&l->cpcount, CL_MEM_READ_WRITE, slots * 4},
-        {&l->cpfirst, CL_MEM_READ_WRITE, slots * 4},
+        {&l->cdset, CL_MEM_READ_WRITE, slots * 8},
+        {&l->cpset, CL_MEM_READ_WRITE, slots * 16},
         {&l->ctspan, CL_MEM_READ_WRITE, cap * 4},
         {&l->cdclaim, CL_MEM_READ_WRITE, cap * 4},
         {&l->cpslot, CL_MEM_READ_WRITE, cap * 4},
@@ -702,7 +699,7 @@ static cl_int rs_lane_reserve(rs_opencl_t *h, rs_lane_t *l, size_t len)
         {&l->cstate, CL_MEM_READ_WRITE, 16},
     };
     const int number = h->terms || h->count; /* counting reads the term numbers */
-    const size_t nwant = sizeof want / sizeof want[0] - (h->count ? 0 : 14) - (number ? 0 : 3);
+    const size_t nwant = sizeof want / sizeof want[0] - (h->count ? 0 : 11) - (number ? 0 : 3);
     for (size_t i = 0; i < nwant; i++) {
         cl_int e;
         *want[i].m = clCreateBuffer(h->ctx, want[i].f, want[i].bytes, NULL, &e);
@@ -717,9 +714,11 @@ static cl_int rs_lane_reserve(rs_opencl_t *h, rs_lane_t *l, size_t len)
         /* tokenize_terms_count.cl's empty tables: tc 0, ~0, 0, ~0, 0 by fifths; sets 0; pfirst ~0 */
         for (unsigned k = 0; h->count && k < 5 && e == CL_SUCCESS; k++)
             e = clEnqueueFillBuffer(l->q, l->ctc, k % 2 ? &none : &zero, 4, k * cap * 4, cap * 4, 0, NULL, NULL);
-        const cl_mem sets[5] = {l->cdslots, l->cdcount, l->cpslots, l->cpcount, l->cpfirst};
-        for (unsigned k = 0; h->count && k < 5 && e == CL_SUCCESS; k++)
-            e = clEnqueueFillBuffer(l->q, sets[k], k == 4 ? &none : &zero, 4, 0, slots * 4, 0, NULL, NULL);
+        const cl_uint pempty[4] = {0, 0, none, 0};
+        if (h->count && e == CL_SUCCESS)
+            e = clEnqueueFillBuffer(l->q, l->cdset, &zero, sizeof zero, 0, slots * 8, 0, NULL, NULL);
+        if (h->count && e == CL_SUCCESS)
+            e = clEnqueueFillBuffer(l->q, l->cpset, pempty, sizeof pempty, 0, slots * 16, 0, NULL, NULL);
         if (e == CL_SUCCESS)
             e = clFinish(l->q);
         if (e != CL_SUCCESS) {
@@ -1024,20 +1023,18 @@ static cl_int rs_cl_enqueue_count(rs_opencl_t *h, rs_lane_t *l, cl_uint nchunks,
                               RS_CL_MEM(l->cstart), RS_CL_UINT(ns),       RS_CL_MEM(l->ctspan)};
     const rs_cl_arg_t ai[] = {RS_CL_MEM(l->info),    RS_CL_MEM(l->prefix),  RS_CL_UINT(nchunks),  RS_CL_MEM(l->totals),
                               RS_CL_MEM(l->term),    RS_CL_MEM(l->ctspan),  RS_CL_MEM(l->cdoc),   RS_CL_MEM(l->csdata),
-                              RS_CL_MEM(l->ctc),     RS_CL_UINT(cap),       RS_CL_MEM(l->cdslots), RS_CL_MEM(l->cdcount),
-                              RS_CL_MEM(l->cpslots), RS_CL_MEM(l->cpcount), RS_CL_MEM(l->cpfirst), RS_CL_UINT(l->mask),
-                              RS_CL_MEM(l->cdclaim), RS_CL_MEM(l->cpslot),  RS_CL_MEM(l->cstate)};
-    const rs_cl_arg_t au[] = {RS_CL_MEM(l->info), RS_CL_MEM(l->prefix),  RS_CL_UINT(nchunks),  RS_CL_MEM(l->term),
-                              RS_CL_MEM(l->ctc),  RS_CL_MEM(l->cdcount), RS_CL_MEM(l->cdclaim)};
+                              RS_CL_MEM(l->ctc),     RS_CL_UINT(cap),       RS_CL_MEM(l->cdset),  RS_CL_MEM(l->cpset),
+                              RS_CL_UINT(l->mask),   RS_CL_MEM(l->cdclaim), RS_CL_MEM(l->cpslot), RS_CL_MEM(l->cstate)};
+    const rs_cl_arg_t au[] = {RS_CL_MEM(l->info), RS_CL_MEM(l->prefix), RS_CL_UINT(nchunks),  RS_CL_MEM(l->term),
+                              RS_CL_MEM(l->ctc),  RS_CL_MEM(l->cdset),  RS_CL_MEM(l->cdclaim)};
     const rs_cl_arg_t ac[] = {RS_CL_MEM(l->info),    RS_CL_MEM(l->prefix), RS_CL_UINT(nchunks), RS_CL_MEM(l->otok),
                               RS_CL_MEM(l->ofold),   RS_CL_UINT(fold_base), RS_CL_MEM(l->term),  RS_CL_MEM(l->ctspan),
-                              RS_CL_MEM(l->csdata),  RS_CL_MEM(l->ctc),    RS_CL_UINT(cap),     RS_CL_MEM(l->cpcount),
-                              RS_CL_MEM(l->cpfirst), RS_CL_MEM(l->cpslot), RS_CL_MEM(l->crec_a), RS_CL_MEM(l->crec_b),
+                              RS_CL_MEM(l->csdata),  RS_CL_MEM(l->ctc),    RS_CL_UINT(cap),     RS_CL_MEM(l->cpset),
+                              RS_CL_MEM(l->cpslot),  RS_CL_MEM(l->crec_a), RS_CL_MEM(l->crec_b),
                               RS_CL_MEM(l->cpair),   RS_CL_MEM(l->cfold),  RS_CL_MEM(l->cstate)};
     const rs_cl_arg_t ak[] = {RS_CL_MEM(l->info),    RS_CL_MEM(l->prefix),  RS_CL_UINT(nchunks),  RS_CL_MEM(l->term),
-                              RS_CL_MEM(l->ctc),     RS_CL_UINT(cap),       RS_CL_MEM(l->cdslots), RS_CL_MEM(l->cdcount),
-                              RS_CL_MEM(l->cpslots), RS_CL_MEM(l->cpcount), RS_CL_MEM(l->cpfirst), RS_CL_MEM(l->cdclaim),
-                              RS_CL_MEM(l->cpslot)};
+                              RS_CL_MEM(l->ctc),     RS_CL_UINT(cap),       RS_CL_MEM(l->cdset),  RS_CL_MEM(l->cpset),
+                              RS_CL_MEM(l->cdclaim), RS_CL_MEM(l->cpslot)};
     cl_int e = rs_cl_launch(l, l->kcspan, span, as, sizeof as / sizeof as[0], gc, lc, what_out);
     if (e == CL_SUCCESS)
         e = rs_cl_launch(l, l->kcinsert, insert, ai, sizeof ai / sizeof ai[0], gc, lc, what_out);

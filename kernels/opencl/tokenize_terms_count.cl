@@ -16,14 +16,14 @@
  *   rs_count_insert   sets each span's first and last token (sdata), each
  *                     term's first token (atomic_min) and documents
  *                     (atomic_min/max), puts (term, document) into the set
- *                     dslots, counting its tokens in dcount, and (previous
- *                     term, term), for a token after another of its span,
- *                     into the set pslots. A set is open addressing over
- *                     the token that claimed a slot (index + 1), compared
- *                     by the keys of that token, like rs_terms_insert; a
- *                     new (term, document) adds a document to the term;
- *                     pcount and pfirst of a pair's slot get the pair's
- *                     count and first token.
+ *                     dset, counting its tokens, and (previous term,
+ *                     term), for a token after another of its span, into
+ *                     the set pset. A set is open addressing over the token
+ *                     that claimed a slot (index + 1), compared by the keys
+ *                     of that token, like rs_terms_insert; a new (term,
+ *                     document) adds a document to the term. A slot keeps
+ *                     its counts in its own cache line: dset {claim,
+ *                     tokens}, pset {claim, count, first token, 0}.
  *   rs_count_sum      the token that claimed a (term, document) slot adds
  *                     the slot's count to the term's: one atomic per term
  *                     and document, not one per token on a common term.
@@ -38,7 +38,7 @@
  *
  * Term arrays tc (stride cap): count, first token, documents, first and
  * last document, at 0, cap, 2 cap, 3 cap and 4 cap. Empty: 0, ~0, 0, ~0,
- * 0. Pair slots empty: pslots 0, pcount 0, pfirst ~0. state: term records,
+ * 0. Empty slots: dset {0, 0}, pset {0, 0, ~0, 0}. state: term records,
  * pair records, folded bytes, flags (RS_CL_FLAG_OVERFLOW when a set
  * filled), zeroed by the host before the pass.
  */
@@ -77,8 +77,7 @@ __kernel void rs_count_span(__global const uint4 *info, __global const uint2 *pr
 __kernel void rs_count_insert(__global const uint4 *info, __global const uint2 *prefix, uint nchunks,
                               __global const uint4 *totals, __global const uint *term, __global const uint *tspan,
                               __global const uint *spandoc, __global uint *sdata, __global uint *tc, uint cap,
-                              __global uint *dslots, __global uint *dcount, __global uint *pslots,
-                              __global uint *pcount, __global uint *pfirst, uint mask, __global uint *dclaim,
+                              __global uint *dset, __global uint *pset, uint mask, __global uint *dclaim,
                               __global uint *pslot, __global uint *state)
 {
     uint first, n;
@@ -103,21 +102,21 @@ __kernel void rs_count_insert(__global const uint4 *info, __global const uint2 *
 
         uint h = rs_count_mix(t, d) & mask, probes = 0u, claimed = RS_CNT_NONE, found = 0u;
         while (probes <= mask) {
-            uint cur = dslots[h];
+            uint cur = dset[2u * h];
             if (cur == 0u) {
-                cur = atomic_cmpxchg(&dslots[h], 0u, i + 1u);
+                cur = atomic_cmpxchg(&dset[2u * h], 0u, i + 1u);
                 if (cur == 0u) {
                     claimed = h;
                     found = 1u;
                     atomic_inc(&tc[2u * cap + t]);
-                    atomic_inc(&dcount[h]);
+                    atomic_inc(&dset[2u * h + 1u]);
                     break;
                 }
             }
             const uint j = cur - 1u;
             if (term[j] == t && spandoc[tspan[j]] == d) {
                 found = 1u;
-                atomic_inc(&dcount[h]);
+                atomic_inc(&dset[2u * h + 1u]);
                 break;
             }
             h = (h + 1u) & mask;
@@ -133,9 +132,9 @@ __kernel void rs_count_insert(__global const uint4 *info, __global const uint2 *
             h = rs_count_mix(a, t ^ 0x5BD1E995u) & mask;
             probes = 0u;
             while (probes <= mask) {
-                uint cur = pslots[h];
+                uint cur = pset[4u * h];
                 if (cur == 0u) {
-                    cur = atomic_cmpxchg(&pslots[h], 0u, i + 1u);
+                    cur = atomic_cmpxchg(&pset[4u * h], 0u, i + 1u);
                     if (cur == 0u) {
                         at = h;
                         break;
@@ -152,9 +151,9 @@ __kernel void rs_count_insert(__global const uint4 *info, __global const uint2 *
             if (at == RS_CNT_NONE) {
                 atomic_or(&state[3], RS_CL_FLAG_OVERFLOW);
             } else {
-                atomic_inc(&pcount[at]);
-                if (pfirst[at] > i)
-                    atomic_min(&pfirst[at], i);
+                atomic_inc(&pset[4u * at + 1u]);
+                if (pset[4u * at + 2u] > i)
+                    atomic_min(&pset[4u * at + 2u], i);
             }
         }
         pslot[i] = at;
@@ -162,7 +161,7 @@ __kernel void rs_count_insert(__global const uint4 *info, __global const uint2 *
 }
 
 __kernel void rs_count_sum(__global const uint4 *info, __global const uint2 *prefix, uint nchunks,
-                           __global const uint *term, __global uint *tc, __global const uint *dcount,
+                           __global const uint *term, __global uint *tc, __global const uint *dset,
                            __global const uint *dclaim)
 {
     uint first, n;
@@ -170,14 +169,14 @@ __kernel void rs_count_sum(__global const uint4 *info, __global const uint2 *pre
         return;
     for (uint i = first; i < first + n; i++)
         if (dclaim[i] != RS_CNT_NONE)
-            atomic_add(&tc[term[i]], dcount[dclaim[i]]);
+            atomic_add(&tc[term[i]], dset[2u * dclaim[i] + 1u]);
 }
 
 __kernel void rs_count_collect(__global const uint4 *info, __global const uint2 *prefix, uint nchunks,
                                __global const rs_cl_token *tok, __global const uchar *fold, uint fold_base,
                                __global const uint *term, __global const uint *tspan, __global uint *sdata,
-                               __global const uint *tc, uint cap, __global const uint *pcount,
-                               __global const uint *pfirst, __global const uint *pslot, __global uint4 *crec_a,
+                               __global const uint *tc, uint cap, __global const uint *pset,
+                               __global const uint *pslot, __global uint4 *crec_a,
                                __global uint4 *crec_b, __global uint4 *cpair, __global uchar *cfold,
                                __global uint *state)
 {
@@ -196,9 +195,9 @@ __kernel void rs_count_collect(__global const uint4 *info, __global const uint2 
             crec_b[r] = (uint4)(tc[3u * cap + t], tc[4u * cap + t], at, t);
         }
         const uint ps = pslot[i];
-        if (ps != RS_CNT_NONE && pfirst[ps] == i) {
+        if (ps != RS_CNT_NONE && pset[4u * ps + 2u] == i) {
             const uint q = atomic_inc(&state[1]);
-            cpair[q] = (uint4)(term[i - 1u], t, pcount[ps], i);
+            cpair[q] = (uint4)(term[i - 1u], t, pset[4u * ps + 1u], i);
         }
         if (sdata[4u * s] == i)
             sdata[4u * s + 2u] = t;
@@ -208,9 +207,8 @@ __kernel void rs_count_collect(__global const uint4 *info, __global const uint2 
 }
 
 __kernel void rs_count_clear(__global const uint4 *info, __global const uint2 *prefix, uint nchunks,
-                             __global const uint *term, __global uint *tc, uint cap, __global uint *dslots,
-                             __global uint *dcount, __global uint *pslots, __global uint *pcount, __global uint *pfirst,
-                             __global const uint *dclaim, __global const uint *pslot)
+                             __global const uint *term, __global uint *tc, uint cap, __global uint *dset,
+                             __global uint *pset, __global const uint *dclaim, __global const uint *pslot)
 {
     uint first, n;
     if (!rs_terms_chunk(info, prefix, nchunks, &first, &n))
@@ -225,14 +223,14 @@ __kernel void rs_count_clear(__global const uint4 *info, __global const uint2 *p
             tc[cap + t] = RS_CNT_NONE;
         }
         if (dclaim[i] != RS_CNT_NONE) {
-            dslots[dclaim[i]] = 0u;
-            dcount[dclaim[i]] = 0u;
+            dset[2u * dclaim[i]] = 0u;
+            dset[2u * dclaim[i] + 1u] = 0u;
         }
         const uint ps = pslot[i];
-        if (ps != RS_CNT_NONE && pfirst[ps] == i) {
-            pslots[ps] = 0u;
-            pcount[ps] = 0u;
-            pfirst[ps] = RS_CNT_NONE;
+        if (ps != RS_CNT_NONE && pset[4u * ps + 2u] == i) {
+            pset[4u * ps] = 0u;
+            pset[4u * ps + 1u] = 0u;
+            pset[4u * ps + 2u] = RS_CNT_NONE;
         }
     }
 }
