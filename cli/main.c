@@ -136,6 +136,17 @@ static int cmd_devices(void)
                dv[i].near, dv[i].status);
     }
     free(dv);
+    /* what --backend auto runs: every usable GPU (or other non-CPU device)
+     * with the CPU workers, else the best CPU table */
+    rs_opencl_register();
+    const rs_kernels_t *gpus = rs_kernels_select("opencl:gpu+cpu");
+    if (gpus)
+        printf("auto: %s: %s\n", gpus->name, gpus->description);
+    else
+        printf("auto: %s (no usable OpenCL device but CPU devices, which auto leaves out: they share the CPU "
+               "workers' cores)\n",
+               best->name);
+    rs_opencl_shutdown();
     char topo[4096];
     rs_topology_describe(topo, sizeof topo);
     fputs(topo, stdout);
@@ -513,12 +524,17 @@ static int cmd_scan(int argc, char **argv, rs_cluster_t *cl)
 
     rs_scan_result_t res;
     rs_error_t err = {0};
-    rs_opencl_register(); /* --backend opencl[:P:D][+cpu] */
+    rs_opencl_register(); /* --backend opencl[:P:D][+cpu], opencl:all+cpu, opencl:gpu+cpu */
+    if (!o.backend || strcmp(o.backend, "auto") == 0) {
+        /* auto: every usable GPU with the CPU workers, when there is one */
+        const rs_kernels_t *gpus = rs_kernels_select("opencl:gpu+cpu");
+        if (gpus)
+            o.backend = gpus->name;
+    }
     const rs_err_e e = rs_cluster_scan(cl, &o, &res, &err);
     rs_opencl_take_warnings(NULL, &res.warnings); /* device faults: pieces went to the CPU */
-    rs_opencl_t *dev = e == RS_OK ? rs_opencl_of_kernels(res.kernels) : NULL;
-    if (dev) { /* what reached the device (this process's share under MPI) */
-        const rs_opencl_counts_t c = rs_opencl_counts(dev);
+    rs_opencl_counts_t c;
+    if (e == RS_OK && rs_opencl_kernels_counts(res.kernels, &c)) { /* what reached the device (this process's share under MPI) */
         res.run.device = 1;
         res.run.device_calls = c.device_calls;
         res.run.device_bytes = c.device_bytes;

@@ -1554,6 +1554,8 @@ static size_t rs_cl_next_cut(const uint8_t *text, size_t len, size_t from)
     return len;
 }
 
+static void rs_cl_tokenize_lane(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text, size_t len, rs_tokens_t *out);
+
 void rs_opencl_tokenize(rs_opencl_t *h, const uint8_t *text, size_t len, rs_tokens_t *out)
 {
     if (len == 0)
@@ -1569,6 +1571,12 @@ void rs_opencl_tokenize(rs_opencl_t *h, const uint8_t *text, size_t len, rs_toke
         rs_cl_count(h, RS_CL_CPU, len);
         return;
     }
+    rs_cl_tokenize_lane(h, l, text, len, out);
+}
+
+/* rs_opencl_tokenize on lane l, which it releases. */
+static void rs_cl_tokenize_lane(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text, size_t len, rs_tokens_t *out)
+{
     hwloc_bitmap_t bound = rs_cl_bind_near(h);
     size_t pos = 0;
     while (pos < len) {
@@ -1794,11 +1802,20 @@ static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, rs_lane_t *partner, 
     return 0;
 }
 
-void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_tokens_t *out, size_t *ntok)
+static void rs_cl_spans_lane(rs_opencl_t *h, rs_lane_t *l, const rs_span_t *sp, size_t n, size_t total,
+                             rs_tokens_t *out, size_t *ntok);
+
+static size_t rs_cl_total(const rs_span_t *sp, size_t n)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += sp[i].len;
+    return total;
+}
+
+void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_tokens_t *out, size_t *ntok)
+{
+    const size_t total = rs_cl_total(sp, n);
     if (total == 0 || total < h->min_bytes) {
         rs_cl_spans_cpu(h, sp, n, out, ntok);
         if (total)
@@ -1811,6 +1828,13 @@ void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_
         rs_cl_count(h, RS_CL_CPU, total);
         return;
     }
+    rs_cl_spans_lane(h, l, sp, n, total, out, ntok);
+}
+
+/* rs_opencl_tokenize_spans of total bytes on lane l, which it releases. */
+static void rs_cl_spans_lane(rs_opencl_t *h, rs_lane_t *l, const rs_span_t *sp, size_t n, size_t total,
+                             rs_tokens_t *out, size_t *ntok)
+{
     const char *what = NULL;
     cl_int e = CL_SUCCESS;
     rs_lane_t *partner = total + n > h->window ? rs_lane_try_partner(h) : NULL;
@@ -1841,17 +1865,16 @@ void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_
     rs_lane_release(h, l);
 }
 
-int rs_opencl_count_spans(rs_opencl_t *h, const rs_span_t *sp, const uint32_t *doc, size_t n, rs_counts_t *out,
-                          size_t *ntok)
+/* Whether h counts a batch of total bytes at all. */
+static int rs_cl_counts_batch(rs_opencl_t *h, size_t total)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += sp[i].len;
-    if (!h->count || total == 0 || total < h->min_bytes || atomic_load(&h->failed))
-        return 0;
-    rs_lane_t *l = rs_lane_acquire(h);
-    if (!l)
-        return 0;
+    return h->count && total > 0 && total >= h->min_bytes && !atomic_load(&h->failed);
+}
+
+/* rs_opencl_count_spans of total bytes on lane l, which it releases. */
+static int rs_cl_count_lane(rs_opencl_t *h, rs_lane_t *l, const rs_span_t *sp, const uint32_t *doc, size_t n,
+                            size_t total, rs_counts_t *out, size_t *ntok)
+{
     out->nterm = out->npair = out->fold_len = 0;
     out->invalid_bytes = 0;
     for (size_t i = 0; i < n; i++)
@@ -1877,6 +1900,16 @@ int rs_opencl_count_spans(rs_opencl_t *h, const rs_span_t *sp, const uint32_t *d
     }
     rs_lane_release(h, l);
     return done;
+}
+
+int rs_opencl_count_spans(rs_opencl_t *h, const rs_span_t *sp, const uint32_t *doc, size_t n, rs_counts_t *out,
+                          size_t *ntok)
+{
+    const size_t total = rs_cl_total(sp, n);
+    if (!rs_cl_counts_batch(h, total))
+        return 0;
+    rs_lane_t *l = rs_lane_acquire(h);
+    return l ? rs_cl_count_lane(h, l, sp, doc, n, total, out, ntok) : 0;
 }
 
 rs_opencl_counts_t rs_opencl_counts(rs_opencl_t *h)
@@ -2119,10 +2152,135 @@ static rs_cl_slot_t *rs_cl_slot_get(unsigned p, unsigned d, int hybrid)
     return s;
 }
 
-/* "opencl", "opencl:P:D", each optionally followed by "+cpu"; and
- * "auto+opencl", the same as "opencl+cpu". */
+/* Groups: every usable device of a kind, each through its hybrid slot,
+ * and the CPU workers. A call goes to the first device with a free lane,
+ * else to the CPU (counted on the first device's handle). */
+enum { RS_CL_GROUP_ALL, RS_CL_GROUP_GPU, RS_CL_GROUPS };
+static const char *const rs_group_names[RS_CL_GROUPS] = {"opencl:all+cpu", "opencl:gpu+cpu"};
+
+typedef struct rs_cl_group {
+    rs_kernels_t table;
+    rs_opencl_t *h[RS_OPENCL_SLOTS]; /* usable when the group was made */
+    size_t n;
+    int made; /* tried already (n may be 0) */
+    char desc[400];
+} rs_cl_group_t;
+
+static rs_cl_group_t rs_groups[RS_CL_GROUPS];
+
+static void rs_cl_group_tokenize(const rs_cl_group_t *g, const uint8_t *text, size_t len, rs_tokens_t *out)
+{
+    rs_opencl_t *const h0 = g->h[0];
+    if (len == 0)
+        return;
+    if (len >= h0->min_bytes)
+        for (size_t i = 0; i < g->n; i++) {
+            rs_lane_t *l = rs_lane_acquire(g->h[i]);
+            if (l) {
+                rs_cl_tokenize_lane(g->h[i], l, text, len, out);
+                return;
+            }
+        }
+    h0->cpu(text, len, out);
+    rs_cl_count(h0, len < h0->min_bytes ? RS_CL_SHORT : RS_CL_CPU, len);
+}
+
+static void rs_cl_group_spans(const rs_cl_group_t *g, const rs_span_t *sp, size_t n, rs_tokens_t *out, size_t *ntok)
+{
+    rs_opencl_t *const h0 = g->h[0];
+    const size_t total = rs_cl_total(sp, n);
+    if (total && total >= h0->min_bytes)
+        for (size_t i = 0; i < g->n; i++) {
+            rs_lane_t *l = rs_lane_acquire(g->h[i]);
+            if (l) {
+                rs_cl_spans_lane(g->h[i], l, sp, n, total, out, ntok);
+                return;
+            }
+        }
+    rs_cl_spans_cpu(h0, sp, n, out, ntok);
+    if (total)
+        rs_cl_count(h0, total < h0->min_bytes ? RS_CL_SHORT : RS_CL_CPU, total);
+}
+
+static int rs_cl_group_count(const rs_cl_group_t *g, const rs_span_t *sp, const uint32_t *doc, size_t n,
+                             rs_counts_t *out, size_t *ntok)
+{
+    const size_t total = rs_cl_total(sp, n);
+    for (size_t i = 0; i < g->n; i++) {
+        if (!rs_cl_counts_batch(g->h[i], total))
+            continue;
+        rs_lane_t *l = rs_lane_acquire(g->h[i]);
+        if (l)
+            return rs_cl_count_lane(g->h[i], l, sp, doc, n, total, out, ntok);
+    }
+    return 0;
+}
+
+#define RS_CL_GROUP_FNS(i)                                                                         \
+    static void rs_cl_group_tokenize_##i(const uint8_t *text, size_t len, rs_tokens_t *out)        \
+    {                                                                                              \
+        rs_cl_group_tokenize(&rs_groups[i], text, len, out);                                       \
+    }                                                                                              \
+    static void rs_cl_group_spans_##i(const rs_span_t *sp, size_t n, rs_tokens_t *out, size_t *ntok) \
+    {                                                                                              \
+        rs_cl_group_spans(&rs_groups[i], sp, n, out, ntok);                                        \
+    }                                                                                              \
+    static int rs_cl_group_count_##i(const rs_span_t *sp, const uint32_t *doc, size_t n, rs_counts_t *out, \
+                                     size_t *ntok)                                                 \
+    {                                                                                              \
+        return rs_cl_group_count(&rs_groups[i], sp, doc, n, out, ntok);                            \
+    }
+RS_CL_GROUP_FNS(0)
+RS_CL_GROUP_FNS(1)
+_Static_assert(RS_CL_GROUPS == 2, "one set of rs_cl_group_*_N per group");
+
+/* Group k, made on first use: NULL when no device of its kind is usable.
+ * Called with rs_slots_mu held. */
+static const rs_kernels_t *rs_cl_group_get(int k)
+{
+    rs_cl_group_t *g = &rs_groups[k];
+    if (!g->made) {
+        g->made = 1;
+        rs_opencl_devinfo_t *v = NULL;
+        size_t nv = 0;
+        if (rs_opencl_devices(&v, &nv, 0, NULL) == RS_OK)
+            for (size_t i = 0; i < nv && g->n < RS_OPENCL_SLOTS; i++) {
+                if (k == RS_CL_GROUP_GPU && strcmp(v[i].type, "cpu") == 0)
+                    continue; /* a CPU device would compete with the CPU workers for the same cores */
+                const rs_cl_slot_t *s = rs_cl_slot_get(v[i].platform, v[i].device, 1);
+                if (s && rs_opencl_usable(s->h))
+                    g->h[g->n++] = s->h;
+            }
+        free(v);
+        size_t at = (size_t)snprintf(g->desc, sizeof g->desc, "%zu OpenCL device%s and the CPU workers:", g->n,
+                                     g->n == 1 ? "" : "s");
+        for (size_t i = 0; i < g->n && at < sizeof g->desc; i++)
+            at += (size_t)snprintf(g->desc + at, sizeof g->desc - at, "%s opencl:%u:%u (%.60s)", i ? "," : "",
+                                   g->h[i]->info.platform, g->h[i]->info.device, g->h[i]->info.device_name);
+        static const rs_tokenize_fn tok[RS_CL_GROUPS] = {rs_cl_group_tokenize_0, rs_cl_group_tokenize_1};
+        static const rs_tokenize_spans_fn spans[RS_CL_GROUPS] = {rs_cl_group_spans_0, rs_cl_group_spans_1};
+        static const rs_count_spans_fn count[RS_CL_GROUPS] = {rs_cl_group_count_0, rs_cl_group_count_1};
+        g->table = (rs_kernels_t){.name = rs_group_names[k],
+                                  .description = g->desc,
+                                  .tokenize = tok[k],
+                                  .tokenize_spans = spans[k],
+                                  .count_spans = count[k]};
+    }
+    return g->n ? &g->table : NULL;
+}
+
+/* "opencl", "opencl:P:D", each optionally followed by "+cpu"; "auto+opencl",
+ * the same as "opencl+cpu"; and the groups "opencl:all+cpu" (every usable
+ * device) and "opencl:gpu+cpu" (every usable device but CPU devices). */
 static const rs_kernels_t *rs_cl_hook(const char *name)
 {
+    for (int k = 0; k < RS_CL_GROUPS; k++)
+        if (strcmp(name, rs_group_names[k]) == 0) {
+            pthread_mutex_lock(&rs_slots_mu);
+            const rs_kernels_t *t = rs_cl_group_get(k);
+            pthread_mutex_unlock(&rs_slots_mu);
+            return t;
+        }
     if (strcmp(name, "auto+opencl") == 0)
         name = "opencl+cpu";
     if (strncmp(name, "opencl", 6) != 0)
@@ -2184,6 +2342,33 @@ rs_opencl_t *rs_opencl_of_kernels(const rs_kernels_t *k)
     return NULL;
 }
 
+int rs_opencl_kernels_counts(const rs_kernels_t *k, rs_opencl_counts_t *c)
+{
+    memset(c, 0, sizeof *c);
+    rs_opencl_t *h = rs_opencl_of_kernels(k);
+    if (h) {
+        *c = rs_opencl_counts(h);
+        return 1;
+    }
+    for (int g = 0; g < RS_CL_GROUPS; g++)
+        if (k == &rs_groups[g].table && rs_groups[g].n) {
+            for (size_t i = 0; i < rs_groups[g].n; i++) {
+                const rs_opencl_counts_t x = rs_opencl_counts(rs_groups[g].h[i]);
+                c->device_calls += x.device_calls;
+                c->device_bytes += x.device_bytes;
+                c->short_calls += x.short_calls;
+                c->short_bytes += x.short_bytes;
+                c->cpu_calls += x.cpu_calls;
+                c->cpu_bytes += x.cpu_bytes;
+                c->paired_calls += x.paired_calls;
+                c->numbered_calls += x.numbered_calls;
+                c->counted_calls += x.counted_calls;
+            }
+            return 1;
+        }
+    return 0;
+}
+
 rs_err_e rs_opencl_take_warnings(rs_opencl_t *h, rs_strlist_t *into)
 {
     if (h)
@@ -2200,6 +2385,7 @@ rs_err_e rs_opencl_take_warnings(rs_opencl_t *h, rs_strlist_t *into)
 void rs_opencl_shutdown(void)
 {
     pthread_mutex_lock(&rs_slots_mu);
+    memset(rs_groups, 0, sizeof rs_groups); /* they hold the slots' handles */
     for (unsigned i = 0; i < RS_OPENCL_SLOTS; i++) {
         rs_opencl_close(rs_slots[i].h);
         memset(&rs_slots[i], 0, sizeof rs_slots[i]);
@@ -2316,6 +2502,13 @@ rs_opencl_t *rs_opencl_of_kernels(const rs_kernels_t *k)
 
 void rs_opencl_shutdown(void)
 {
+}
+
+int rs_opencl_kernels_counts(const rs_kernels_t *k, rs_opencl_counts_t *c)
+{
+    (void)k;
+    memset(c, 0, sizeof *c);
+    return 0;
 }
 
 #endif

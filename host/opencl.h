@@ -214,6 +214,11 @@ void rs_opencl_register(void);
  * "opencl..." name, or NULL for any other table. */
 rs_opencl_t *rs_opencl_of_kernels(const rs_kernels_t *k);
 
+/* The counters behind a table that rs_kernels_select returned for an
+ * "opencl..." name (summed over a group's devices) into *c; 0 (and *c
+ * zeroed) for any other table. */
+int rs_opencl_kernels_counts(const rs_kernels_t *k, rs_opencl_counts_t *c);
+
 /* Closes the handles that rs_kernels_select opened (their tables must no
  * longer be in use). */
 void rs_opencl_shutdown(void);

@@ -14,7 +14,9 @@
 # without lexicons (and none with them: the matchers need the tokens) and
 # change nothing. Identity across -j and
 # --shard-size, and with the CPU sharing the work (opencl+cpu), is checked
-# on the sample and the format fixtures, and documents larger than a shard
+# on the sample and the format fixtures, and over two POCL devices
+# (POCL_DEVICES="pthread pthread") with opencl:all+cpu; auto must not take a
+# CPU device; and documents larger than a shard
 # (read in pieces) on every format. Exits 77 (ctest: skipped) when no
 # OpenCL device builds the kernels.
 set -u
@@ -109,6 +111,35 @@ for in in "sample:$src/sample/transcripts" "formats:$src/tests/data/formats" "gr
     done
     ok "$name: opencl and opencl+cpu, -j 1..3, shards of 4K, 64K and the default, equal scalar"
 done
+
+# every device together with the CPU workers (opencl:all+cpu): POCL gives two devices here;
+# auto never takes a CPU device (the run line names a CPU table when every device is one)
+if ! grep -q '^opencl:[0-9]*:[0-9]* *yes *OpenCL \(gpu\|accelerator\|other\)' "$tmp/devices"; then
+    "$rostrum" scan "$src/tests/data/formats" --json "$tmp/auto.json" --quiet 2> /dev/null
+    [ $? -le 1 ] || fail "auto failed"
+    ! grep -q '"backend": "opencl' "$tmp/auto.json" || fail "auto took a CPU device: $(grep '"run"' "$tmp/auto.json")"
+    grep -q '^auto: ' "$tmp/devices" || fail "rostrum devices does not say what auto runs"
+fi
+POCL_DEVICES="pthread pthread" "$rostrum" devices > "$tmp/devices2"
+if [ "$(grep -c '^opencl:[0-9]*:[0-9]* *yes' "$tmp/devices2")" -ge 2 ]; then
+    "$rostrum" scan "$src/tests/data/formats" --backend scalar --json "$tmp/g-scalar.json" --quiet 2> /dev/null
+    for count in 0 1; do
+        for j in 2 3; do
+            POCL_DEVICES="pthread pthread" ROSTRUM_OPENCL_MIN_BYTES=0 ROSTRUM_OPENCL_COUNT=$count \
+                "$rostrum" scan "$src/tests/data/formats" --backend opencl:all+cpu -j $j --shard-size 4K \
+                --json "$tmp/g.json" --quiet 2> "$tmp/err"
+            [ $? -le 1 ] || fail "opencl:all+cpu -j $j count $count: $(cat "$tmp/err")"
+            ! grep -q 'warning: OpenCL' "$tmp/err" || fail "opencl:all+cpu warned: $(cat "$tmp/err")"
+            grep -q '"backend": "opencl:all+cpu"' "$tmp/g.json" || fail "opencl:all+cpu: $(grep '"run"' "$tmp/g.json")"
+            cmp -s <(norun "$tmp/g.json") <(norun "$tmp/g-scalar.json") \
+                || { diff <(norun "$tmp/g.json") <(norun "$tmp/g-scalar.json") | head -20;
+                     fail "opencl:all+cpu -j $j count $count differs from scalar"; }
+        done
+    done
+    ok "opencl:all+cpu over two POCL devices, -j 2 and 3, counted on the devices or not, equals scalar"
+else
+    echo "SKIP [opencl]: POCL_DEVICES gave no second device: opencl:all+cpu over several devices did not run here"
+fi
 
 # documents larger than a shard, in pieces cut at line ends (docs/formats.md): every format,
 # each piece through the device, against scalar scanning them whole

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "kernels.h" /* rs_span_t, rs_tokens_t, rs_counts_t */
@@ -272,6 +273,29 @@ static int same_terms(const rs_tokens_t *t, int one_pass, const char *label)
             }
     }
     free(first);
+    return ok;
+}
+
+/* One batch through a table's tokenize_spans (asking for term numbers)
+ * against the reference; 1 when equal, numbered or not. */
+static int check_batch_terms_with(const rs_kernels_t *k, const batch_t *b, const char *label)
+{
+    rs_tokens_t ref, got;
+    tokens_init(&ref, b->bytes);
+    tokens_init(&got, b->bytes);
+    got.term = malloc(got.tok_cap * sizeof *got.term);
+    cr_assert(got.term);
+    size_t *nr = calloc(b->n ? b->n : 1, sizeof *nr), *ng = calloc(b->n ? b->n : 1, sizeof *ng);
+    reference(b, &ref, nr);
+    k->tokenize_spans(b->sp, b->n, &got, ng);
+    int ok = same_tokens(&ref, &got, label) && same_counts(nr, ng, b->n, label);
+    if (ok && got.numbered)
+        ok = same_terms(&got, 0, label);
+    free(got.term);
+    free(nr);
+    free(ng);
+    tokens_free(&ref);
+    tokens_free(&got);
     return ok;
 }
 
@@ -665,5 +689,82 @@ Test(spans, counting_declines_when_off_short_or_after_a_fault)
     }
     counts_free(&c);
     batch_free(&b);
+    free(d.v);
+}
+
+/* ------------------------------------------------------------------ */
+/* Groups: every usable device and the CPU workers (opencl:all+cpu) */
+
+typedef struct feeder {
+    const rs_kernels_t *k;
+    uint64_t seed;
+    int ok;
+} feeder_t;
+
+/* 30 batches of about 1 MB through the group's tables, each checked. */
+static void *feed(void *arg)
+{
+    feeder_t *f = arg;
+    f->ok = 1;
+    for (int round = 0; round < 30 && f->ok; round++) {
+        batch_t b;
+        batch_make(&b, &f->seed, 400, 5000);
+        char label[64];
+        snprintf(label, sizeof label, "%s round %d", f->k->name, round);
+        f->ok = check_batch_terms_with(f->k, &b, label);
+        batch_free(&b);
+    }
+    return NULL;
+}
+
+Test(spans, a_group_spreads_batches_over_every_device, .timeout = 600)
+{
+    /* POCL: two CPU devices, so that a group has two to spread over */
+    setenv("POCL_DEVICES", "pthread pthread", 0);
+    setenv("ROSTRUM_OPENCL_MIN_BYTES", "0", 1);
+    const devs_t d = need_devices();
+    if (d.n < 2) {
+        free(d.v);
+        cr_skip_test("one OpenCL device here (POCL_DEVICES had no effect): the group of several did not run");
+    }
+    rs_opencl_register();
+    const rs_kernels_t *k = rs_kernels_select("opencl:all+cpu");
+    cr_assert(k != NULL, "no group");
+    cr_log_info("%s: %s", k->name, k->description);
+    int cpu_only = 1;
+    for (size_t i = 0; i < d.n; i++)
+        cpu_only &= strcmp(d.v[i].type, "cpu") == 0;
+    if (cpu_only)
+        cr_expect_null(rs_kernels_select("opencl:gpu+cpu"), "auto's group took a CPU device");
+    uint64_t st = test_seed();
+    feeder_t f[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        f[i] = (feeder_t){.k = k, .seed = st + (uint64_t)i * 7919u};
+        cr_assert_eq(pthread_create(&th[i], NULL, feed, &f[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        cr_expect(f[i].ok, "feeder %d", i);
+    }
+    /* every device took batches: its own hybrid slot is the group's handle */
+    for (size_t i = 0; i < d.n; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "opencl:%u:%u+cpu", d.v[i].platform, d.v[i].device);
+        rs_opencl_t *h = rs_opencl_of_kernels(rs_kernels_select(name));
+        cr_assert(h != NULL);
+        const rs_opencl_counts_t c = rs_opencl_counts(h);
+        cr_log_info("%s: %llu batches, %llu bytes on the device", name, (unsigned long long)c.device_calls,
+                    (unsigned long long)c.device_bytes);
+        cr_expect_gt(c.device_calls, 0, "%s took no batch of the group", name);
+    }
+    rs_opencl_counts_t sum;
+    cr_expect(rs_opencl_kernels_counts(k, &sum));
+    cr_expect_gt(sum.device_calls, 0);
+    rs_strlist_t w = {0};
+    rs_opencl_take_warnings(NULL, &w);
+    cr_expect_eq(w.n, 0, "%s", w.n ? w.s[0] : "");
+    rs_strlist_free(&w);
+    rs_opencl_shutdown();
     free(d.v);
 }
