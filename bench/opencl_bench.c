@@ -3,7 +3,7 @@
  * CPU kernel tables on the same input (bench/RESULTS.md, "OpenCL").
  *
  *   rs_opencl_bench [--device P:D] [--sub BYTES] [--piece BYTES] [--runs N]
- *                   [--threads N] PATH...
+ *                   [--threads N] [--window BYTES] PATH...
  *
  * Reads the files (directories walked, *.md and *.txt) into one buffer, one
  * document after another, and measures, each as the best of --runs timed
@@ -11,9 +11,12 @@
  *   cpu-1t, cpu-Nt     the best CPU table ("auto") and scalar, on pieces of
  *                      --piece bytes cut at safe cuts, on 1 and N threads;
  *   kernel             the three device kernels with the text already on the
- *                      device, window by window, nothing read back but the
- *                      totals (rs_opencl_bench_kernels); then with the
- *                      three term-numbering kernels after them;
+ *                      device, window by window (--window bytes, default
+ *                      RS_OPENCL_WINDOW; a GPU needs larger ones to amortise
+ *                      its launches), nothing read back but the totals
+ *                      (rs_opencl_bench_kernels); then with the three
+ *                      term-numbering kernels after them; then with the
+ *                      counting kernels too (tokenize_terms_count.cl);
  *   e2e-1t, e2e-Nt     rs_opencl_tokenize on the same pieces: upload,
  *                      kernels, read-back into rs_tokens_t, on 1 and N
  *                      threads (the handle's lanes overlap them).
@@ -264,7 +267,7 @@ static void row(const char *label, size_t bytes, double sec)
 int main(int argc, char **argv)
 {
     unsigned p = 0, d = 0, runs = 5, threads = 2;
-    uint32_t sub = 0;
+    uint32_t sub = 0, window = RS_OPENCL_WINDOW;
     size_t piece = 1u << 20;
     buf_t b = {0};
     for (int i = 1; i < argc; i++) {
@@ -273,6 +276,8 @@ int main(int argc, char **argv)
                 die("--device P:D");
         } else if (strcmp(argv[i], "--sub") == 0 && i + 1 < argc) {
             sub = (uint32_t)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc) {
+            window = (uint32_t)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--piece") == 0 && i + 1 < argc) {
             piece = strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
@@ -285,12 +290,12 @@ int main(int argc, char **argv)
     }
     if (b.n == 0)
         die("no input (give files or directories of .md/.txt)");
-    if (piece == 0 || piece > RS_OPENCL_WINDOW || runs == 0 || threads == 0)
-        die("bad --piece, --runs or --threads");
+    if (piece == 0 || piece > window || runs == 0 || threads == 0 || window < 4096 || window >= (1u << 30))
+        die("bad --piece, --window, --runs or --threads");
 
     rs_error_t err = {0};
     /* terms and count: for the "kernels + terms" and "+ count" rows */
-    const rs_opencl_opts_t o = {.subchunk_bytes = sub, .terms = 1, .count = 1};
+    const rs_opencl_opts_t o = {.subchunk_bytes = sub, .terms = 1, .count = 1, .window_bytes = window};
     rs_opencl_t *h = rs_opencl_open(p, d, &o, &err);
     if (!h)
         die(err.msg);
@@ -325,10 +330,10 @@ int main(int argc, char **argv)
         row(label, b.n, best_of(label, b.p, &pc, threads, cpu->tokenize, NULL, runs, &ref));
     }
 
-    /* kernels only: windows of RS_OPENCL_WINDOW, each uploaded once; then
+    /* kernels only: windows of --window bytes, each uploaded once; then
      * with the term numbering (tokenize_terms.cl) after them, then with the
      * counting too (tokenize_terms_count.cl: each window one span) */
-    const pieces_t win = cut_pieces(b.p, b.n, RS_OPENCL_WINDOW);
+    const pieces_t win = cut_pieces(b.p, b.n, window);
     for (int terms = 0; terms <= 2; terms++) {
         double kbest = 1e30;
         for (unsigned r = 0; r < runs; r++) {
