@@ -1204,6 +1204,20 @@ static cl_int rs_cl_pass_start(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text
     return e;
 }
 
+/* Waits for the totals of a started window; on failure the lane is
+ * drained and *what_out says what failed. */
+static cl_int rs_cl_flight_wait(rs_cl_flight_t *f, const char **what_out)
+{
+    const cl_int e = clWaitForEvents(1, &f->ev);
+    clReleaseEvent(f->ev);
+    f->ev = NULL;
+    if (e != CL_SUCCESS) {
+        clFinish(f->l->q);
+        *what_out = "clEnqueueReadBuffer(totals)";
+    }
+    return e;
+}
+
 /* Waits for a started window and appends its tokens and folded bytes to
  * out (with src, each token's first byte in the window to src[0..]); the
  * offsets are moved to out's fold_len when they were given another base.
@@ -1213,14 +1227,9 @@ static cl_int rs_cl_pass_start(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text
 static cl_int rs_cl_pass_finish(rs_cl_flight_t *f, rs_tokens_t *out, uint32_t *src, const char **what_out)
 {
     rs_lane_t *l = f->l;
-    cl_int e = clWaitForEvents(1, &f->ev);
-    clReleaseEvent(f->ev);
-    f->ev = NULL;
-    if (e != CL_SUCCESS) {
-        clFinish(l->q);
-        *what_out = "clEnqueueReadBuffer(totals)";
+    cl_int e = rs_cl_flight_wait(f, what_out);
+    if (e != CL_SUCCESS)
         return e;
-    }
     const size_t ntok = f->tot[0], nfold = f->tot[1], len = f->len;
     const int terms = (f->want & RS_CL_WANT_TERMS) && out->term;
     if (f->tot[3] != 0 || ntok > len || nfold > 2 * len || ntok > out->tok_cap - out->n
@@ -1339,14 +1348,9 @@ static void rs_cl_order(const uint32_t *rec, size_t n, unsigned w, uint64_t *idx
 static cl_int rs_cl_count_finish(rs_cl_flight_t *f, rs_cl_acc_t *acc, const char **what_out)
 {
     rs_lane_t *l = f->l;
-    cl_int e = clWaitForEvents(1, &f->ev);
-    clReleaseEvent(f->ev);
-    f->ev = NULL;
-    if (e != CL_SUCCESS) {
-        clFinish(l->q);
-        *what_out = "clEnqueueReadBuffer(totals)";
+    cl_int e = rs_cl_flight_wait(f, what_out);
+    if (e != CL_SUCCESS)
         return e;
-    }
     const size_t ntok = f->tot[0], nterm = f->terms[0], nrec = f->cst[0], npair = f->cst[1], nfold = f->cst[2];
     const size_t ns = f->ns;
     rs_counts_t *out = acc->out;

@@ -54,6 +54,32 @@ uint rs_count_mix(uint a, uint b)
     return h;
 }
 
+/* The slot of token i's key in set (open addressing, stride words a
+ * slot, word 0 the claiming token's index + 1, from slot h on): claimed
+ * (*claimed = 1) or found; RS_CNT_NONE when the set is full. The key is
+ * (term, previous term) for pair, else (term, document). */
+uint rs_count_probe(__global uint *set, uint stride, uint h, uint mask, uint i, int pair, __global const uint *term,
+                    __global const uint *tspan, __global const uint *spandoc, uint *claimed)
+{
+    const uint t = term[i], k = pair ? term[i - 1u] : spandoc[tspan[i]];
+    *claimed = 0u;
+    h &= mask;
+    for (uint probes = 0u; probes <= mask; probes++, h = (h + 1u) & mask) {
+        uint cur = set[stride * h];
+        if (cur == 0u) {
+            cur = atomic_cmpxchg(&set[stride * h], 0u, i + 1u);
+            if (cur == 0u) {
+                *claimed = 1u;
+                return h;
+            }
+        }
+        const uint j = cur - 1u;
+        if (term[j] == t && (pair ? term[j - 1u] : spandoc[tspan[j]]) == k)
+            return h;
+    }
+    return RS_CNT_NONE;
+}
+
 __kernel void rs_count_span(__global const uint4 *info, __global const uint2 *prefix, uint nchunks,
                             __global const uint *src, __global const uint *start, uint nspans, __global uint *tspan)
 {
@@ -100,54 +126,21 @@ __kernel void rs_count_insert(__global const uint4 *info, __global const uint2 *
         if (tc[4u * cap + t] < d)
             atomic_max(&tc[4u * cap + t], d);
 
-        uint h = rs_count_mix(t, d) & mask, probes = 0u, claimed = RS_CNT_NONE, found = 0u;
-        while (probes <= mask) {
-            uint cur = dset[2u * h];
-            if (cur == 0u) {
-                cur = atomic_cmpxchg(&dset[2u * h], 0u, i + 1u);
-                if (cur == 0u) {
-                    claimed = h;
-                    found = 1u;
-                    atomic_inc(&tc[2u * cap + t]);
-                    atomic_inc(&dset[2u * h + 1u]);
-                    break;
-                }
-            }
-            const uint j = cur - 1u;
-            if (term[j] == t && spandoc[tspan[j]] == d) {
-                found = 1u;
-                atomic_inc(&dset[2u * h + 1u]);
-                break;
-            }
-            h = (h + 1u) & mask;
-            probes++;
-        }
-        if (!found)
+        uint claimed;
+        const uint h = rs_count_probe(dset, 2u, rs_count_mix(t, d), mask, i, 0, term, tspan, spandoc, &claimed);
+        if (h == RS_CNT_NONE) {
             atomic_or(&state[3], RS_CL_FLAG_OVERFLOW);
-        dclaim[i] = claimed;
+        } else {
+            atomic_inc(&dset[2u * h + 1u]);
+            if (claimed)
+                atomic_inc(&tc[2u * cap + t]);
+        }
+        dclaim[i] = h != RS_CNT_NONE && claimed ? h : RS_CNT_NONE;
 
         uint at = RS_CNT_NONE;
         if (after) {
-            const uint a = term[i - 1u];
-            h = rs_count_mix(a, t ^ 0x5BD1E995u) & mask;
-            probes = 0u;
-            while (probes <= mask) {
-                uint cur = pset[4u * h];
-                if (cur == 0u) {
-                    cur = atomic_cmpxchg(&pset[4u * h], 0u, i + 1u);
-                    if (cur == 0u) {
-                        at = h;
-                        break;
-                    }
-                }
-                const uint j = cur - 1u;
-                if (term[j] == t && term[j - 1u] == a) {
-                    at = h;
-                    break;
-                }
-                h = (h + 1u) & mask;
-                probes++;
-            }
+            at = rs_count_probe(pset, 4u, rs_count_mix(term[i - 1u], t ^ 0x5BD1E995u), mask, i, 1, term, tspan,
+                                spandoc, &claimed);
             if (at == RS_CNT_NONE) {
                 atomic_or(&state[3], RS_CL_FLAG_OVERFLOW);
             } else {
