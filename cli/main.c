@@ -139,13 +139,15 @@ static int cmd_devices(void)
     /* what --backend auto runs: every usable GPU (or other non-CPU device)
      * with the CPU workers, else the best CPU table */
     rs_opencl_register();
-    const rs_kernels_t *gpus = rs_kernels_select("opencl:gpu+cpu");
+    const int drivers = rs_opencl_may_have_gpu();
+    const rs_kernels_t *gpus = drivers ? rs_kernels_select("opencl:gpu+cpu") : NULL;
     if (gpus)
         printf("auto: %s: %s\n", gpus->name, gpus->description);
     else
-        printf("auto: %s (no usable OpenCL device but CPU devices, which auto leaves out: they share the CPU "
-               "workers' cores)\n",
-               best->name);
+        printf("auto: %s (%s)\n", best->name,
+               drivers ? "no usable OpenCL device but CPU devices, which auto leaves out: they share the CPU "
+                         "workers' cores"
+                       : "no OpenCL driver but POCL's, whose devices are CPUs: auto does not load it");
     rs_opencl_shutdown();
     char topo[4096];
     rs_topology_describe(topo, sizeof topo);
@@ -527,7 +529,7 @@ static int cmd_scan(int argc, char **argv, rs_cluster_t *cl)
     rs_opencl_register(); /* --backend opencl[:P:D][+cpu], opencl:all+cpu, opencl:gpu+cpu */
     if (!o.backend || strcmp(o.backend, "auto") == 0) {
         /* auto: every usable GPU with the CPU workers, when there is one */
-        const rs_kernels_t *gpus = rs_kernels_select("opencl:gpu+cpu");
+        const rs_kernels_t *gpus = rs_opencl_may_have_gpu() ? rs_kernels_select("opencl:gpu+cpu") : NULL;
         if (gpus)
             o.backend = gpus->name;
     }

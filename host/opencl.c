@@ -30,6 +30,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+
+/* 1 when the ICD file at path names a library other than POCL's. */
+static int rs_cl_icd_not_pocl(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char lib[512];
+    const int got = fgets(lib, sizeof lib, f) != NULL;
+    fclose(f);
+    return got && strstr(lib, "pocl") == NULL;
+}
+
+int rs_opencl_may_have_gpu(void)
+{
+    const char *env = getenv("OCL_ICD_VENDORS");
+    const char *dir = env && *env ? env : "/etc/OpenCL/vendors";
+    DIR *d = opendir(dir);
+    if (!d) /* OCL_ICD_VENDORS may name one ICD file */
+        return env && *env ? rs_cl_icd_not_pocl(env) : 0;
+    int found = 0;
+    for (struct dirent *e; !found && (e = readdir(d)) != NULL;) {
+        const size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".icd") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        found = rs_cl_icd_not_pocl(path);
+    }
+    closedir(d);
+    return found;
+}
+
 #ifdef RS_OPENCL
 
 #ifndef CL_TARGET_OPENCL_VERSION
@@ -2471,7 +2505,7 @@ void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_
 rs_opencl_counts_t rs_opencl_counts(rs_opencl_t *h)
 {
     (void)h;
-    return (rs_opencl_counts_t){0, 0, 0, 0, 0, 0, 0};
+    return (rs_opencl_counts_t){0};
 }
 
 rs_err_e rs_opencl_take_warnings(rs_opencl_t *h, rs_strlist_t *into)

@@ -214,6 +214,15 @@ void rs_opencl_register(void);
  * "opencl..." name, or NULL for any other table. */
 rs_opencl_t *rs_opencl_of_kernels(const rs_kernels_t *k);
 
+/* Whether an OpenCL driver other than POCL's is installed, from the ICD
+ * files alone (OCL_ICD_VENDORS, a folder or one file, else
+ * the .icd files of /etc/OpenCL/vendors): 0 when every one names libpocl, or there is
+ * none. No OpenCL library is loaded, so that "auto" costs nothing on a
+ * machine whose only driver is POCL's, whose devices are CPUs (loading it
+ * costs about 60 MB of memory: a scan of the sample peaked at 70 MB of
+ * RSS with it, 8 MB without). Can't fail. */
+int rs_opencl_may_have_gpu(void);
+
 /* The counters behind a table that rs_kernels_select returned for an
  * "opencl..." name (summed over a group's devices) into *c; 0 (and *c
  * zeroed) for any other table. */
