@@ -1258,12 +1258,19 @@ static cl_int rs_cl_flight_wait(rs_cl_flight_t *f, const char **what_out)
  * out is changed only on success; the lane is idle after, either way. On
  * failure *what_out says what failed, and the OpenCL error code is
  * returned, or RS_CL_BROKEN when the device's results broke a bound. */
+static cl_int rs_cl_pass_read(rs_cl_flight_t *f, rs_tokens_t *out, uint32_t *src, const char **what_out);
+
 static cl_int rs_cl_pass_finish(rs_cl_flight_t *f, rs_tokens_t *out, uint32_t *src, const char **what_out)
 {
+    const cl_int e = rs_cl_flight_wait(f, what_out);
+    return e != CL_SUCCESS ? e : rs_cl_pass_read(f, out, src, what_out);
+}
+
+/* rs_cl_pass_finish once the totals are in. */
+static cl_int rs_cl_pass_read(rs_cl_flight_t *f, rs_tokens_t *out, uint32_t *src, const char **what_out)
+{
     rs_lane_t *l = f->l;
-    cl_int e = rs_cl_flight_wait(f, what_out);
-    if (e != CL_SUCCESS)
-        return e;
+    cl_int e = CL_SUCCESS;
     const size_t ntok = f->tot[0], nfold = f->tot[1], len = f->len;
     const int terms = (f->want & RS_CL_WANT_TERMS) && out->term;
     if (f->tot[3] != 0 || ntok > len || nfold > 2 * len || ntok > out->tok_cap - out->n
@@ -1333,6 +1340,7 @@ static cl_int rs_cl_pass(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text, size
  * results of its passes go, in order. */
 typedef struct rs_cl_acc {
     rs_counts_t *out;
+    rs_tokens_t *tok;   /* NULL, or where the tokens go too */
     size_t *ntok;       /* per span of the batch */
     size_t nspans;
     uint64_t tokens;    /* the tokens of the passes so far */
@@ -1376,15 +1384,29 @@ static void rs_cl_order(const uint32_t *rec, size_t n, unsigned w, uint64_t *idx
 /* Waits for a started counting pass, reads its records back and appends
  * them to acc in token order (term records, then the pair that joins the
  * last token of the passes before to this one's first, when they share a
- * span, then this pass's pairs); every record is checked against the
- * pass's bounds first. Returns as rs_cl_pass_finish; out of host memory
- * is RS_CL_BROKEN with *what_out NULL. */
+ * span, then this pass's pairs), and its tokens to acc->tok when the
+ * caller wants them; every record is checked against the pass's bounds
+ * first. Returns as rs_cl_pass_finish; out of host memory is RS_CL_BROKEN
+ * with *what_out NULL. */
+static cl_int rs_cl_count_read(rs_cl_flight_t *f, rs_cl_acc_t *acc, const char **what_out);
+
 static cl_int rs_cl_count_finish(rs_cl_flight_t *f, rs_cl_acc_t *acc, const char **what_out)
 {
-    rs_lane_t *l = f->l;
     cl_int e = rs_cl_flight_wait(f, what_out);
-    if (e != CL_SUCCESS)
-        return e;
+    if (e == CL_SUCCESS)
+        e = rs_cl_count_read(f, acc, what_out);
+    if (e == CL_SUCCESS && acc->tok) { /* the tokens too, without their numbers; the counts gave each span's */
+        f->want &= ~RS_CL_WANT_TERMS;
+        e = rs_cl_pass_read(f, acc->tok, NULL, what_out);
+    }
+    return e;
+}
+
+/* rs_cl_count_finish's records, once the totals are in. */
+static cl_int rs_cl_count_read(rs_cl_flight_t *f, rs_cl_acc_t *acc, const char **what_out)
+{
+    rs_lane_t *l = f->l;
+    cl_int e = CL_SUCCESS;
     const size_t ntok = f->tot[0], nterm = f->terms[0], nrec = f->cst[0], npair = f->cst[1], nfold = f->cst[2];
     const size_t ns = f->ns;
     rs_counts_t *out = acc->out;
@@ -1911,13 +1933,15 @@ static int rs_cl_counts_batch(rs_opencl_t *h, size_t total)
 
 /* rs_opencl_count_spans of total bytes on lane l, which it releases. */
 static int rs_cl_count_lane(rs_opencl_t *h, rs_lane_t *l, const rs_span_t *sp, const uint32_t *doc, size_t n,
-                            size_t total, rs_counts_t *out, size_t *ntok)
+                            size_t total, rs_counts_t *out, rs_tokens_t *tok, size_t *ntok)
 {
     out->nterm = out->npair = out->fold_len = 0;
     out->invalid_bytes = 0;
     for (size_t i = 0; i < n; i++)
         ntok[i] = 0;
-    rs_cl_acc_t acc = {.out = out, .ntok = ntok, .nspans = n, .carry_span = SIZE_MAX};
+    rs_cl_acc_t acc = {.out = out, .tok = tok, .ntok = ntok, .nspans = n, .carry_span = SIZE_MAX};
+    const size_t saved_n = tok ? tok->n : 0, saved_fold = tok ? tok->fold_len : 0;
+    const uint64_t saved_invalid = tok ? tok->invalid_bytes : 0;
     rs_tokens_t none = {0}; /* counting reads no tokens back */
     const char *what = NULL;
     cl_int e = CL_SUCCESS;
@@ -1933,21 +1957,27 @@ static int rs_cl_count_lane(rs_opencl_t *h, rs_lane_t *l, const rs_span_t *sp, c
         h->counts.counted_calls++;
         h->counts.paired_calls += partner != NULL;
         pthread_mutex_unlock(&h->mu);
-    } else if (what) {
-        rs_cl_fail(h, what, e == RS_CL_BROKEN ? CL_SUCCESS : e);
+    } else {
+        if (what)
+            rs_cl_fail(h, what, e == RS_CL_BROKEN ? CL_SUCCESS : e);
+        if (tok) { /* as it was: the caller tokenizes the spans instead */
+            tok->n = saved_n;
+            tok->fold_len = saved_fold;
+            tok->invalid_bytes = saved_invalid;
+        }
     }
     rs_lane_release(h, l);
     return done;
 }
 
 int rs_opencl_count_spans(rs_opencl_t *h, const rs_span_t *sp, const uint32_t *doc, size_t n, rs_counts_t *out,
-                          size_t *ntok)
+                          rs_tokens_t *tok, size_t *ntok)
 {
     const size_t total = rs_cl_total(sp, n);
     if (!rs_cl_counts_batch(h, total))
         return 0;
     rs_lane_t *l = rs_lane_acquire(h);
-    return l ? rs_cl_count_lane(h, l, sp, doc, n, total, out, ntok) : 0;
+    return l ? rs_cl_count_lane(h, l, sp, doc, n, total, out, tok, ntok) : 0;
 }
 
 rs_opencl_counts_t rs_opencl_counts(rs_opencl_t *h)
@@ -2127,9 +2157,9 @@ RS_CL_SLOT_SPANS_FN(6)
 RS_CL_SLOT_SPANS_FN(7)
 #define RS_CL_SLOT_COUNT_FN(i)                                                                     \
     static int rs_cl_slot_count_##i(const rs_span_t *sp, const uint32_t *doc, size_t n, rs_counts_t *out, \
-                                    size_t *ntok)                                                  \
+                                    rs_tokens_t *tok, size_t *ntok)                                \
     {                                                                                              \
-        return rs_opencl_count_spans(rs_slots[i].h, sp, doc, n, out, ntok);                        \
+        return rs_opencl_count_spans(rs_slots[i].h, sp, doc, n, out, tok, ntok);                   \
     }
 RS_CL_SLOT_COUNT_FN(0)
 RS_CL_SLOT_COUNT_FN(1)
@@ -2241,7 +2271,7 @@ static void rs_cl_group_spans(const rs_cl_group_t *g, const rs_span_t *sp, size_
 }
 
 static int rs_cl_group_count(const rs_cl_group_t *g, const rs_span_t *sp, const uint32_t *doc, size_t n,
-                             rs_counts_t *out, size_t *ntok)
+                             rs_counts_t *out, rs_tokens_t *tok, size_t *ntok)
 {
     const size_t total = rs_cl_total(sp, n);
     for (size_t i = 0; i < g->n; i++) {
@@ -2249,7 +2279,7 @@ static int rs_cl_group_count(const rs_cl_group_t *g, const rs_span_t *sp, const 
             continue;
         rs_lane_t *l = rs_lane_acquire(g->h[i]);
         if (l)
-            return rs_cl_count_lane(g->h[i], l, sp, doc, n, total, out, ntok);
+            return rs_cl_count_lane(g->h[i], l, sp, doc, n, total, out, tok, ntok);
     }
     return 0;
 }
@@ -2264,9 +2294,9 @@ static int rs_cl_group_count(const rs_cl_group_t *g, const rs_span_t *sp, const 
         rs_cl_group_spans(&rs_groups[i], sp, n, out, ntok);                                        \
     }                                                                                              \
     static int rs_cl_group_count_##i(const rs_span_t *sp, const uint32_t *doc, size_t n, rs_counts_t *out, \
-                                     size_t *ntok)                                                 \
+                                     rs_tokens_t *tok, size_t *ntok)                               \
     {                                                                                              \
-        return rs_cl_group_count(&rs_groups[i], sp, doc, n, out, ntok);                            \
+        return rs_cl_group_count(&rs_groups[i], sp, doc, n, out, tok, ntok);                       \
     }
 RS_CL_GROUP_FNS(0)
 RS_CL_GROUP_FNS(1)
@@ -2484,9 +2514,9 @@ void rs_opencl_tokenize(rs_opencl_t *h, const uint8_t *text, size_t len, rs_toke
 }
 
 int rs_opencl_count_spans(rs_opencl_t *h, const rs_span_t *sp, const uint32_t *doc, size_t n, rs_counts_t *out,
-                          size_t *ntok)
+                          rs_tokens_t *tok, size_t *ntok)
 {
-    (void)h, (void)sp, (void)doc, (void)n, (void)out, (void)ntok;
+    (void)h, (void)sp, (void)doc, (void)n, (void)out, (void)tok, (void)ntok;
     return 0;
 }
 

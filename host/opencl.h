@@ -180,13 +180,15 @@ void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *spans, size_t n, 
  * the spans are joined and windowed as for rs_opencl_tokenize_spans, each
  * pass is tokenized, numbered and counted on the device
  * (kernels/opencl/tokenize_terms_count.cl), and only its term records,
- * pair records and per-span first and last tokens come back. Returns 0
+ * pair records and per-span first and last tokens come back; with tok,
+ * the tokens too (appended, as rs_opencl_tokenize_spans gives them,
+ * without term numbers; tok is as it was when 0 is returned). Returns 0
  * (nothing counted: the caller tokenizes the spans) when the handle does
  * not count, the batch is under min_device_bytes, the lanes are busy in
  * hybrid mode, or on a fault (which marks the handle failed, with a
  * warning). Thread-safe. */
 int rs_opencl_count_spans(rs_opencl_t *h, const rs_span_t *spans, const uint32_t *doc, size_t n, rs_counts_t *out,
-                          size_t *ntok);
+                          rs_tokens_t *tok, size_t *ntok);
 
 /* Counters since open. Thread-safe. */
 rs_opencl_counts_t rs_opencl_counts(rs_opencl_t *h);

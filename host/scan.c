@@ -203,6 +203,19 @@ static rs_err_e rs_win_consume(rs_seg_run_t *r, rs_tokens_t *w, size_t upto)
     return RS_OK;
 }
 
+/* Matches the lexicons in w->tok[0..upto), tokens counted elsewhere (a
+ * counted batch). */
+static rs_err_e rs_win_match(rs_seg_run_t *r, const rs_tokens_t *w, size_t upto)
+{
+    rs_scanner_t *sc = r->sc;
+    rs_matcher_run(sc->cfg->topics, &sc->mt, w, 0, upto, sc->abs, rs_on_hit, &r->ht);
+    rs_matcher_run(sc->cfg->entities, &sc->me, w, 0, upto, sc->abs, rs_on_hit, &r->he);
+    if (r->ht.err != RS_OK || r->he.err != RS_OK)
+        return RS_ERR_NOMEM;
+    sc->abs += upto;
+    return RS_OK;
+}
+
 static size_t rs_piece_end(const uint8_t *s, size_t pos, size_t end)
 {
     if (end - pos <= RS_CHUNK_BYTES)
@@ -322,7 +335,7 @@ typedef struct rs_pretok {
     size_t seg, at;
     int lazy;
     size_t end;
-    int counted; /* the batch was counted (count_spans): no tokens, only ntok */
+    int counted; /* the batch was counted (count_spans): ntok, and t only with lexicons (else NULL) */
 } rs_pretok_t;
 
 static void *rs_grow(void *p, size_t *cap, size_t n, size_t sz, int *fail);
@@ -456,6 +469,13 @@ static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_
             pre->seg++;
         } else if (pre && pre->counted) {
             r.tokens = pre->ntok[pre->seg++];
+            if (pre->t) { /* lexicons: the segment's tokens for the matchers */
+                rs_tokens_t v = *pre->t;
+                v.tok += pre->at;
+                v.n = r.tokens;
+                RS_FORWARD(rs_win_match(&r, &v, v.n));
+                pre->at += r.tokens;
+            }
         } else if (pre) {
             rs_tokens_t v = *pre->t;
             v.tok += pre->at;
@@ -681,16 +701,30 @@ static rs_err_e rs_counts_apply(rs_scanner_t *sc, const rs_counts_t *c, uint64_t
     return RS_OK;
 }
 
-/* Whether the batch of nspans segments can be counted by the kernel table
- * (count_spans): no lexicons; the spans' documents in sc->sdoc. Then
- * sc->counts and sc->ntok hold the counts. */
-static int rs_batch_counted(rs_scanner_t *sc, size_t nspans)
+/* Whether the kernel table (count_spans) counted the batch of nspans
+ * segments of bytes in all, the spans' documents in sc->sdoc: then
+ * sc->counts and sc->ntok hold the counts, and with lexicons to match
+ * (*tokens set), sc->batch the tokens too. */
+static rs_err_e rs_batch_counted(rs_scanner_t *sc, size_t nspans, size_t bytes, int *counted, int *tokens)
 {
     const rs_scan_cfg_t *cfg = sc->cfg;
-    if (!cfg->kernels->count_spans || cfg->topics->npat_total || cfg->entities->npat_total)
-        return 0;
-    return cfg->kernels->count_spans(sc->spans, sc->sdoc, nspans, &sc->counts, sc->ntok);
+    *counted = *tokens = 0;
+    if (!cfg->kernels->count_spans)
+        return RS_OK;
+    rs_tokens_t *b = NULL;
+    if (cfg->topics->npat_total || cfg->entities->npat_total) { /* the matchers need the tokens */
+        b = &sc->batch;
+        b->n = b->fold_len = 0;
+        b->invalid_bytes = 0;
+        b->nterms = 0;
+        b->numbered = 0;
+        RS_FORWARD(rs_win_reserve(b, bytes));
+    }
+    *counted = cfg->kernels->count_spans(sc->spans, sc->sdoc, nspans, &sc->counts, b, sc->ntok);
+    *tokens = *counted && b;
+    return RS_OK;
 }
+
 
 /* docs[0..n), parsed already (ok[i]), their segments tokenized in one call. */
 static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n, rs_stats_t *st, rs_scan_done_fn done,
@@ -720,9 +754,11 @@ static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n,
             ndoc++; /* rs_scan_count numbers it st->doc_seq + 1 + its index here */
         }
     rs_pretok_t pre = {.t = &sc->batch, .ntok = sc->ntok};
-    if (rs_batch_counted(sc, nspans)) {
+    int counted, tokens;
+    RS_FORWARD(rs_batch_counted(sc, nspans, bytes, &counted, &tokens));
+    if (counted) {
         RS_FORWARD(rs_counts_apply(sc, &sc->counts, st->doc_seq + 1, st));
-        pre = (rs_pretok_t){.ntok = sc->ntok, .counted = 1};
+        pre = (rs_pretok_t){.t = tokens ? &sc->batch : NULL, .ntok = sc->ntok, .counted = 1};
     } else {
         RS_FORWARD(rs_batch_tokenize(sc, nspans, bytes, st));
     }

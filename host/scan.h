@@ -141,9 +141,9 @@ typedef void (*rs_scan_done_fn)(void *ctx, const rs_doc_t *doc, const rs_docrec_
 /* docs[0..n) in order, with the same statistics as n calls of
  * rs_scan_document; with a kernel table that has tokenize_spans, the
  * segments of up to RS_SCAN_BATCH_BYTES of documents go to it in one call.
- * When the table also has count_spans and there are no lexicons to match
- * (the matchers need the tokens), the batch is counted by it instead, and
- * only its statistics come back: term records put in record order (which
+ * When the table also has count_spans, the batch is counted by it instead,
+ * and only its statistics come back (with lexicons to match, its tokens
+ * too, for the matchers alone): term records put in record order (which
  * gives terms the ids of counting token by token), bigrams added with
  * their counts in the order of their first occurrence (after the bigrams
  * held so far are flushed, so the table is the same slot for slot), each

@@ -112,11 +112,14 @@ typedef struct rs_counts {
 
 /* Counts the tokens of spans[0..n) (each tokenized as its own call would),
  * span i belonging to document doc[i] (non-decreasing): resets out and
- * fills it, and sets ntok[i] to span i's token count. Returns 1 when it
- * counted, 0 when it could not (a fault, out of memory): out and ntok then
- * mean nothing, and the caller tokenizes the spans instead. */
+ * fills it, and sets ntok[i] to span i's token count. tok: NULL, or where
+ * the tokens go as well, for a caller that still needs them (lexicon
+ * matching): appended as rs_tokenize_spans_fn appends them (same capacity),
+ * without term numbers. Returns 1 when it counted, 0 when it could not (a
+ * fault, out of memory): out and ntok then mean nothing, tok is as it was,
+ * and the caller tokenizes the spans instead. */
 typedef int (*rs_count_spans_fn)(const rs_span_t *spans, const uint32_t *doc, size_t n, rs_counts_t *out,
-                                 size_t *ntok);
+                                 rs_tokens_t *tok, size_t *ntok);
 
 /* CPU features a table needs (bit set), checked by rs_kernels_select. */
 enum {
