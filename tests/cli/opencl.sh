@@ -48,6 +48,8 @@ same_report() {
         env "${envs[@]}" "$rostrum" scan "$path" "$@" --backend opencl --json "$tmp/$name-cl.json" --quiet \
             2> "$tmp/err" || fail "$name: opencl (min $min): exit $?: $(cat "$tmp/err")"
         ! grep -q 'warning' "$tmp/err" || fail "$name: opencl (min $min) warned: $(cat "$tmp/err")"
+        python3 "$src/tests/tools/validate_json.py" "$src/docs/report.schema.json" "$tmp/$name-cl.json" > /dev/null \
+            || fail "$name: opencl (min $min): the report breaks docs/report.schema.json"
         grep -q '"backend": "opencl:' "$tmp/$name-cl.json" || fail "$name: the run line names no OpenCL device"
         local calls
         calls=$(sed -n 's/.*"device": {"calls": \([0-9]*\).*/\1/p' "$tmp/$name-cl.json")
