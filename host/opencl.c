@@ -1336,20 +1336,8 @@ static cl_int rs_cl_pass(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text, size
     return e != CL_SUCCESS ? e : rs_cl_pass_finish(&f, out, src, what_out);
 }
 
-/* A batch being counted on the device (rs_opencl_count_spans): where the
- * results of its passes go, in order. */
-typedef struct rs_cl_acc {
-    rs_counts_t *out;
-    rs_tokens_t *tok;   /* NULL, or where the tokens go too */
-    size_t *ntok;       /* per span of the batch */
-    size_t nspans;
-    uint64_t tokens;    /* the tokens of the passes so far */
-    size_t carry_span;  /* the span of the last of them; SIZE_MAX: none yet */
-    uint32_t carry_rec; /* the term record of that token */
-} rs_cl_acc_t;
-
 /* *buf grown to at least n elements of size sz (doubling); 0 when out of memory. */
-static int rs_cl_room(void **buf, size_t *cap, size_t n, size_t sz)
+static int rs_cl_grow(void **buf, size_t *cap, size_t n, size_t sz)
 {
     if (n <= *cap)
         return 1;
@@ -1363,6 +1351,19 @@ static int rs_cl_room(void **buf, size_t *cap, size_t n, size_t sz)
     *cap = c;
     return 1;
 }
+
+/* A batch being counted on the device (rs_opencl_count_spans): where the
+ * results of its passes go, in order. */
+typedef struct rs_cl_acc {
+    rs_counts_t *out;
+    rs_tokens_t *tok;   /* NULL, or where the tokens go too */
+    size_t *ntok;       /* per span of the batch */
+    size_t nspans;
+    uint64_t tokens;    /* the tokens of the passes so far */
+    size_t carry_span;  /* the span of the last of them; SIZE_MAX: none yet */
+    uint32_t carry_rec; /* the term record of that token */
+} rs_cl_acc_t;
+
 
 static int rs_cl_cmp_u64(const void *a, const void *b)
 {
@@ -1420,22 +1421,22 @@ static cl_int rs_cl_count_read(rs_cl_flight_t *f, rs_cl_acc_t *acc, const char *
     void *p;
     int room = 1;
     p = l->hres;
-    room &= rs_cl_room(&p, &l->hres_cap, 8 * nrec + 4 * npair + 4 * ns + 1, 4);
+    room &= rs_cl_grow(&p, &l->hres_cap, 8 * nrec + 4 * npair + 4 * ns + 1, 4);
     l->hres = p;
     p = l->hsort;
-    room &= rs_cl_room(&p, &l->hsort_cap, (nrec > npair ? nrec : npair) + 1, 8);
+    room &= rs_cl_grow(&p, &l->hsort_cap, (nrec > npair ? nrec : npair) + 1, 8);
     l->hsort = p;
     p = l->hmap;
-    room &= rs_cl_room(&p, &l->hmap_cap, nterm + 1, 4);
+    room &= rs_cl_grow(&p, &l->hmap_cap, nterm + 1, 4);
     l->hmap = p;
     p = out->term;
-    room &= rs_cl_room(&p, &out->term_cap, out->nterm + nrec + 1, sizeof *out->term);
+    room &= rs_cl_grow(&p, &out->term_cap, out->nterm + nrec + 1, sizeof *out->term);
     out->term = p;
     p = out->pair;
-    room &= rs_cl_room(&p, &out->pair_cap, out->npair + npair + 2, sizeof *out->pair);
+    room &= rs_cl_grow(&p, &out->pair_cap, out->npair + npair + 2, sizeof *out->pair);
     out->pair = p;
     p = out->fold;
-    room &= rs_cl_room(&p, &out->fold_cap, out->fold_len + nfold + 1, 1);
+    room &= rs_cl_grow(&p, &out->fold_cap, out->fold_len + nfold + 1, 1);
     out->fold = p;
     if (!room) {
         clFinish(l->q);
@@ -1679,18 +1680,6 @@ static void rs_cl_spans_cpu(rs_opencl_t *h, const rs_span_t *sp, size_t n, rs_to
     }
 }
 
-/* Grows *buf to hold n elements of size sz; 0 when out of memory. */
-static int rs_cl_grow(void **buf, size_t *cap, size_t n, size_t sz)
-{
-    if (n <= *cap)
-        return 1;
-    void *p = realloc(*buf, n * sz);
-    if (!p)
-        return 0;
-    *buf = p;
-    *cap = n;
-    return 1;
-}
 
 /* A second lane for the windows of a batch, if one is free now (never
  * waits): every lane the handle made counts, also in hybrid mode, where
@@ -1794,7 +1783,7 @@ static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, rs_lane_t *partner, 
                 for (size_t s = cs, at = cs_start; s < n && at < end; at += sp[s].len + 1, s++)
                     ns++;
                 void *hs = lanes[next]->hspan;
-                if (!rs_cl_room(&hs, &lanes[next]->hspan_cap, 2 * ns + 2, sizeof *lanes[next]->hspan)) {
+                if (!rs_cl_grow(&hs, &lanes[next]->hspan_cap, 2 * ns + 2, sizeof *lanes[next]->hspan)) {
                     ok = 0; /* no host memory: the caller tokenizes instead */
                     break;
                 }

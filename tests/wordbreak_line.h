@@ -1,7 +1,7 @@
 /*
  * wordbreak_line.h - one line of WordBreakTest.txt as UTF-8 text, for the
- * tests that compare kernels on it (tests/unit/test_simd.c and the
- * Criterion-free tests/cross/neon_check.c). The includer defines
+ * tests that compare kernels on it (tests/unit/test_simd.c,
+ * tests/unit/test_opencl.c and the Criterion-free tests/cross/neon_check.c). The includer defines
  * _POSIX_C_SOURCE (strtok_r) before its first system header.
  */
 #ifndef RS_TESTS_WORDBREAK_LINE_H

@@ -32,6 +32,7 @@
 #include "cl_devices.h" /* need_devices */
 #include "opencl.h"     /* rs_opencl_* */
 #include "unicode.h" /* rs_scalar_tokenize, rs_utf8_encode */
+#include "../wordbreak_line.h" /* rs_wordbreak_line */
 
 #ifndef RS_WORDBREAKTEST
 #define RS_WORDBREAKTEST "/usr/share/unicode/auxiliary/WordBreakTest.txt"
@@ -355,22 +356,8 @@ Test(opencl, wordbreaktest_lines)
     cr_assert(texts && lens);
     char line[4096];
     while (fgets(line, sizeof line, f) && nt < 4096) {
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        size_t len = 0;
-        int any = 0;
-        char *save = NULL;
-        for (char *w = strtok_r(line, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
-            if (strcmp(w, "\xC3\xB7") == 0 || strcmp(w, "\xC3\x97") == 0)
-                continue;
-            const unsigned long cp = strtoul(w, NULL, 16);
-            if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || len + 4 > sizeof texts[0])
-                continue;
-            len += rs_utf8_encode((uint32_t)cp, texts[nt] + len);
-            any = 1;
-        }
-        if (any)
+        const size_t len = rs_wordbreak_line(line, texts[nt], sizeof texts[0]);
+        if (len)
             lens[nt++] = len;
     }
     fclose(f);
