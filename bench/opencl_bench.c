@@ -3,7 +3,7 @@
  * CPU kernel tables on the same input (bench/RESULTS.md, "OpenCL").
  *
  *   rs_opencl_bench [--device P:D] [--sub BYTES] [--piece BYTES] [--runs N]
- *                   [--threads N] [--window BYTES] PATH...
+ *                   [--threads N] [--window BYTES] [--lexicon FILE] PATH...
  *
  * Reads the files (directories walked, *.md and *.txt) into one buffer, one
  * document after another, and measures, each as the best of --runs timed
@@ -17,6 +17,8 @@
  *                      (rs_opencl_bench_kernels); then with the three
  *                      term-numbering kernels after them; then with the
  *                      counting kernels too (tokenize_terms_count.cl);
+ *                      with --lexicon, then with its matching too
+ *                      (tokenize_terms_match.cl);
  *   e2e-1t, e2e-Nt     rs_opencl_tokenize on the same pieces: upload,
  *                      kernels, read-back into rs_tokens_t, on 1 and N
  *                      threads (the handle's lanes overlap them).
@@ -35,6 +37,8 @@
 #include <time.h>
 
 #include "kernels.h" /* rs_kernels_select, rs_safe_cut */
+#include "lexicon.h" /* rs_lexicon_load: --lexicon */
+#include "matcher.h" /* rs_matcher_build */
 #include "opencl.h"  /* rs_opencl_* */
 #include "unicode.h" /* rs_scalar_tokenize */
 
@@ -261,12 +265,13 @@ static double best_of(const char *label, const uint8_t *s, const pieces_t *pc, u
 
 static void row(const char *label, size_t bytes, double sec)
 {
-    printf("%-28s %10.4f s %10.1f MB/s\n", label, sec, (double)bytes / sec / 1e6);
+    printf("%-32s %10.4f s %10.1f MB/s\n", label, sec, (double)bytes / sec / 1e6);
 }
 
 int main(int argc, char **argv)
 {
     unsigned p = 0, d = 0, runs = 5, threads = 2;
+    const char *lexicon = NULL;
     uint32_t sub = 0, window = RS_OPENCL_WINDOW;
     size_t piece = 1u << 20;
     buf_t b = {0};
@@ -282,6 +287,8 @@ int main(int argc, char **argv)
             piece = strtoul(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
             runs = (unsigned)strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--lexicon") == 0 && i + 1 < argc) {
+            lexicon = argv[++i];
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
             threads = (unsigned)strtoul(argv[++i], NULL, 10);
         } else {
@@ -334,7 +341,12 @@ int main(int argc, char **argv)
      * with the term numbering (tokenize_terms.cl) after them, then with the
      * counting too (tokenize_terms_count.cl: each window one span) */
     const pieces_t win = cut_pieces(b.p, b.n, window);
-    for (int terms = 0; terms <= 2; terms++) {
+    rs_lexicon_t lx = {0};
+    rs_matcher_t m = {0};
+    if (lexicon && (rs_lexicon_load(&lx, lexicon, RS_LEXFMT_AUTO, &err) != RS_OK || rs_matcher_build(&m, &lx) != RS_OK))
+        die(err.msg[0] ? err.msg : "--lexicon: out of memory");
+    const rs_matcher_t *const lex[2] = {&m, NULL};
+    for (int terms = 0; terms <= (lexicon ? 3 : 2); terms++) {
         double kbest = 1e30;
         for (unsigned r = 0; r < runs; r++) {
             double total = 0;
@@ -342,8 +354,8 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < win.n; i++) {
                 double sec = 0;
                 uint64_t t = 0;
-                if (rs_opencl_bench_kernels(h, b.p + win.off[i], win.off[i + 1] - win.off[i], 1, terms, &sec, &t,
-                                            &err)
+                if (rs_opencl_bench_kernels(h, b.p + win.off[i], win.off[i + 1] - win.off[i], 1, terms, lex, &sec,
+                                            &t, &err)
                     != RS_OK)
                     die(err.msg);
                 total += sec;
@@ -354,8 +366,9 @@ int main(int argc, char **argv)
             if (total < kbest)
                 kbest = total;
         }
-        row(terms == 2 ? "opencl kernels + terms + count" : terms ? "opencl kernels + terms" : "opencl kernels only", b.n,
-            kbest);
+        static const char *const names[4] = {"opencl kernels only", "opencl kernels + terms",
+                                              "opencl kernels + terms + count", "opencl kernels + count + match"};
+        row(names[terms], b.n, kbest);
     }
 
     row("opencl end to end 1 thread", b.n, best_of("opencl 1", b.p, &pc, 1, NULL, h, runs, &ref));
@@ -369,6 +382,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "rs_opencl_bench: some pieces ran on the CPU: the end-to-end figures are not the device's\n");
         return 1;
     }
+    rs_matcher_free(&m);
+    rs_lexicon_free(&lx);
     free(pc.off);
     free(win.off);
     free(b.p);

@@ -543,6 +543,7 @@ static int cmd_scan(int argc, char **argv, rs_cluster_t *cl)
         res.run.cpu_bytes = c.short_bytes + c.cpu_bytes;
         res.run.numbered_calls = c.numbered_calls;
         res.run.counted_calls = c.counted_calls;
+        res.run.matched_calls = c.matched_calls;
     }
     signal(SIGINT, SIG_DFL);
     const char *verbose = getenv("ROSTRUM_MPI_VERBOSE"); /* each rank's share (docs/cluster.md) */

@@ -8,6 +8,7 @@
  */
 #include "matcher.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,7 +197,9 @@ static rs_err_e rs_index_first(rs_matcher_t *m, uint32_t pi)
 
 rs_err_e rs_matcher_build(rs_matcher_t *m, const rs_lexicon_t *lex)
 {
+    static atomic_uint_fast64_t serials;
     memset(m, 0, sizeof *m);
+    m->serial = atomic_fetch_add(&serials, 1) + 1;
     m->lex = lex;
     m->ncat = lex->n;
     rs_dict_init(&m->first_exact, sizeof(uint32_t));
@@ -298,6 +301,34 @@ static int rs_word_matches(const rs_matcher_t *m, const rs_mword_t *w, const rs_
     return memcmp(t->fold + k->off, m->arena + w->off, w->len) == 0;
 }
 
+/* Pattern p matches at the token being matched: the longest of its
+ * category so far (ties: the one listed first) is kept. */
+static inline void rs_note(rs_match_state_t *s, const rs_mpat_t *p)
+{
+    const uint32_t c = p->cat;
+    if (s->best_len[c] == 0)
+        s->touched[s->ntouched++] = c;
+    if (p->nwords > s->best_len[c] || (p->nwords == s->best_len[c] && p->gpat < s->best_pat[c])) {
+        s->best_len[c] = p->nwords;
+        s->best_pat[c] = p->gpat;
+    }
+}
+
+/* The hits at absolute token index at, from what rs_note kept: a
+ * category's best is a hit unless an earlier hit of it covers at. */
+static inline void rs_emit(rs_match_state_t *s, uint64_t at, rs_hit_fn hit, void *ctx)
+{
+    for (size_t j = 0; j < s->ntouched; j++) {
+        const uint32_t c = s->touched[j];
+        if (at >= s->blocked[c]) {
+            s->blocked[c] = at + s->best_len[c];
+            hit(ctx, c, s->best_pat[c]);
+        }
+        s->best_len[c] = 0;
+    }
+    s->ntouched = 0;
+}
+
 static void rs_try_chain(const rs_matcher_t *m, rs_match_state_t *s, const rs_tokens_t *t, size_t i,
                          uint32_t pi)
 {
@@ -309,15 +340,8 @@ static void rs_try_chain(const rs_matcher_t *m, rs_match_state_t *s, const rs_to
             uint32_t k = 1;
             while (k < p->nwords && rs_word_matches(m, &m->words[p->word0 + k], t, i + k))
                 k++;
-            const uint32_t c = p->cat;
-            if (k == p->nwords) {
-                if (s->best_len[c] == 0)
-                    s->touched[s->ntouched++] = c;
-                if (p->nwords > s->best_len[c] || (p->nwords == s->best_len[c] && p->gpat < s->best_pat[c])) {
-                    s->best_len[c] = p->nwords;
-                    s->best_pat[c] = p->gpat;
-                }
-            }
+            if (k == p->nwords)
+                rs_note(s, p);
         }
         if (p->next == RS_NONE)
             break;
@@ -367,15 +391,31 @@ static __attribute__((noinline)) void rs_match_at(const rs_matcher_t *m, rs_matc
                 rs_try_chain(m, s, t, i, *(const uint32_t *)rs_dict_val(&m->first_glob, (size_t)id));
         }
     }
-    const uint64_t at = abs_base + i;
-    for (size_t j = 0; j < s->ntouched; j++) {
-        const uint32_t c = s->touched[j];
-        if (at >= s->blocked[c]) {
-            s->blocked[c] = at + s->best_len[c];
-            hit(ctx, c, s->best_pat[c]);
-        }
-        s->best_len[c] = 0;
-    }
+    rs_emit(s, abs_base + i, hit, ctx);
+}
+
+uint32_t rs_matcher_walk_class(const rs_matcher_t *m, uint32_t pi)
+{
+    const rs_mword_t *w = &m->words[m->pat[pi].word0];
+    if (!w->glob)
+        return 0;
+    uint32_t g = 0;
+    while (g < m->nglob_lens && m->glob_lens[g] != w->len)
+        g++;
+    return 1 + g;
+}
+
+int rs_matcher_take(const rs_matcher_t *m, rs_match_state_t *s, const rs_count_hit_t *found, size_t n, uint64_t at,
+                    rs_hit_fn hit, void *ctx)
+{
+    for (size_t k = 0; k < n; k++)
+        if (found[k].pat >= m->npat)
+            return -1;
+    s->ntouched = 0;
+    for (size_t k = 0; k < n; k++)
+        rs_note(s, &m->pat[found[k].pat]);
+    rs_emit(s, at, hit, ctx);
+    return 0;
 }
 
 void rs_matcher_run(const rs_matcher_t *m, rs_match_state_t *s, const rs_tokens_t *t, size_t from,

@@ -76,6 +76,7 @@ typedef struct rs_matcher {
     uint32_t glob_ks;      /* bit K set: some glob prefix has min(len, 4) == K */
     uint32_t max_words;
     rs_strlist_t warnings; /* patterns that hold no word, and were dropped */
+    uint64_t serial;       /* unique to this build in the process: a device keeps its copy by it */
 } rs_matcher_t;
 
 typedef struct rs_match_state {
@@ -101,5 +102,19 @@ void rs_match_state_free(rs_match_state_t *s);
  * worker-wide counter that only grows, so that blocked[] needs no reset). */
 void rs_matcher_run(const rs_matcher_t *m, rs_match_state_t *s, const rs_tokens_t *t, size_t from,
                     size_t upto, uint64_t abs_base, rs_hit_fn hit, void *ctx);
+
+/* Matching done elsewhere (a device, kernels/opencl/tokenize_terms_match.cl):
+ * the patterns found[0..n).pat (indices into m->pat) are every pattern
+ * that matches at one token, of absolute index at, in the order
+ * rs_matcher_run's walk meets them: the exact first word's chain, then
+ * each glob prefix length's chain, shortest first, each in pattern order.
+ * Reports the hits that rs_matcher_run reports at that token. -1 (nothing
+ * reported) when an index is out of range. */
+int rs_matcher_take(const rs_matcher_t *m, rs_match_state_t *s, const rs_count_hit_t *found, size_t n, uint64_t at,
+                    rs_hit_fn hit, void *ctx);
+
+/* Which of those chains pattern pi is on: 0 for the exact first word's,
+ * 1 + g for the glob prefixes of length m->glob_lens[g]. */
+uint32_t rs_matcher_walk_class(const rs_matcher_t *m, uint32_t pi);
 
 #endif

@@ -19,7 +19,11 @@
  *   Counting (rs_opencl_count_spans) runs the same windows, with the term
  *   numbering and the count kernels after the tokenize kernels; each pass's
  *   records come back (rs_cl_count_finish), are checked, sorted by first
- *   token and appended to the caller's rs_counts_t in pass order.
+ *   token and appended to the caller's rs_counts_t in pass order. With
+ *   lexicons, each lane holds them packed (rs_cl_lex_pack, uploaded again
+ *   only when the matcher changes), rs_match_find runs after the count
+ *   kernels, and the patterns it finds are sorted into the matcher's walk
+ *   order (rs_cl_match_read); such a batch's passes end at span ends.
  *   Ownership: a handle owns its context, program, table buffers and lanes;
  *   the slots behind rs_kernels_select own their handles until
  *   rs_opencl_shutdown. Library code: nothing is printed, nothing aborts.
@@ -82,6 +86,7 @@ int rs_opencl_may_have_gpu(void)
 #include <unistd.h>
 
 #include "hash.h"    /* rs_hash64: cache keys */
+#include "matcher.h" /* rs_matcher_t: lexicons matched on the device */
 #include "unicode.h" /* the tables uploaded to the device */
 
 /* The kernel source, embedded at build time (cmake/opencl.cmake). */
@@ -107,6 +112,7 @@ typedef struct rs_lane {
     cl_kernel kchunks, kscan, kcompact;
     cl_kernel kinsert, knumber, kresolve; /* tokenize_terms.cl */
     cl_kernel kcspan, kcinsert, kcsum, kccollect, kcclear; /* tokenize_terms_count.cl */
+    cl_kernel kmatch;                                      /* tokenize_terms_match.cl */
     cl_mem text, tok, fold, info, prefix, totals, otok, ofold, src, osrc;
     cl_mem slots, term, tstate; /* the term table (all zeros between passes), numbers, {count, flags} */
     /* counting on the device (tokenize_terms_count.cl), for a handle that counts */
@@ -121,6 +127,16 @@ typedef struct rs_lane {
     size_t hsort_cap;
     uint32_t *hmap;              /* a pass's term numbers -> the batch's term records */
     size_t hmap_cap;
+    /* lexicon matching (tokenize_terms_match.cl) */
+    cl_mem mlex[2];     /* the lexicons as rs_cl_lex_pack lays them out */
+    uint64_t mserial[2]; /* of the matchers they were packed from (rs_matcher_t.serial) */
+    int mon[2];         /* matched in this batch */
+    cl_mem mcand;       /* the candidates of a pass */
+    size_t mcand_cap;   /* entries mcand has room for */
+    uint32_t *hcand;    /* host side: the candidates read back */
+    size_t hcand_cap;
+    uint32_t *hcnt;     /* their counting sort's buckets */
+    size_t hcnt_cap;
     size_t cap;   /* bytes of text the buffers are sized for; 0: none yet */
     cl_uint mask; /* term table slots - 1 */
     int busy;
@@ -148,6 +164,7 @@ struct rs_opencl {
     int hybrid, fault;
     int terms;          /* number the terms of batches that ask (rs_opencl_opts_t.terms) */
     int count;          /* count batches on the device (rs_opencl_opts_t.count); implies terms */
+    int match;          /* and match their lexicons there (rs_opencl_opts_t.match) */
     size_t min_bytes;   /* shorter texts run on the CPU */
     atomic_int failed;
     rs_tokenize_fn cpu; /* where pieces go when the device cannot take them */
@@ -628,10 +645,10 @@ static void rs_cl_build(rs_opencl_t *h, const rs_opencl_opts_t *o)
 /* Handles */
 
 /* A lane's kernels, in the order of rs_lane_kernel_names. */
-#define RS_LANE_KERNELS 11
+#define RS_LANE_KERNELS 12
 static const char *const rs_lane_kernel_names[RS_LANE_KERNELS] = {
     "rs_tok_chunks",   "rs_tok_scan",     "rs_tok_compact", "rs_terms_insert",  "rs_terms_number", "rs_terms_resolve",
-    "rs_count_span",   "rs_count_insert", "rs_count_sum",   "rs_count_collect", "rs_count_clear",
+    "rs_count_span",   "rs_count_insert", "rs_count_sum",   "rs_count_collect", "rs_count_clear",  "rs_match_find",
 };
 
 static void rs_lane_kernels(rs_lane_t *l, cl_kernel *k[RS_LANE_KERNELS])
@@ -647,6 +664,7 @@ static void rs_lane_kernels(rs_lane_t *l, cl_kernel *k[RS_LANE_KERNELS])
     k[8] = &l->kcsum;
     k[9] = &l->kccollect;
     k[10] = &l->kcclear;
+    k[11] = &l->kmatch;
 }
 
 static void rs_lane_release_buffers(rs_lane_t *l)
@@ -655,7 +673,7 @@ static void rs_lane_release_buffers(rs_lane_t *l)
                    &l->ofold,   &l->src,     &l->osrc,    &l->slots,   &l->term,   &l->tstate,  &l->ctc,
                    &l->cdset,   &l->cpset,   &l->ctspan, &l->cdclaim, &l->cpslot,
                    &l->crec_a,  &l->crec_b,  &l->cpair,   &l->cfold,   &l->cstate, &l->cstart,  &l->cdoc,
-                   &l->csdata};
+                   &l->csdata,  &l->mcand};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         if (*m[i])
             clReleaseMemObject(*m[i]);
@@ -663,11 +681,15 @@ static void rs_lane_release_buffers(rs_lane_t *l)
     }
     l->cap = 0;
     l->cspan_cap = 0;
+    l->mcand_cap = 0;
 }
 
 static void rs_lane_free(rs_lane_t *l)
 {
     rs_lane_release_buffers(l);
+    for (int i = 0; i < 2; i++)
+        if (l->mlex[i])
+            clReleaseMemObject(l->mlex[i]);
     cl_kernel *k[RS_LANE_KERNELS];
     rs_lane_kernels(l, k);
     for (size_t i = 0; i < RS_LANE_KERNELS; i++)
@@ -681,6 +703,8 @@ static void rs_lane_free(rs_lane_t *l)
     free(l->hres);
     free(l->hsort);
     free(l->hmap);
+    free(l->hcand);
+    free(l->hcnt);
     memset(l, 0, sizeof *l);
 }
 
@@ -730,7 +754,7 @@ static cl_int rs_lane_reserve(rs_opencl_t *h, rs_lane_t *l, size_t len)
         {&l->crec_b, CL_MEM_WRITE_ONLY, cap * 16},
         {&l->cpair, CL_MEM_WRITE_ONLY, cap * 16},
         {&l->cfold, CL_MEM_WRITE_ONLY, cap * 2},
-        {&l->cstate, CL_MEM_READ_WRITE, 16},
+        {&l->cstate, CL_MEM_READ_WRITE, 32},
     };
     const int number = h->terms || h->count; /* counting reads the term numbers */
     const size_t nwant = sizeof want / sizeof want[0] - (h->count ? 0 : 11) - (number ? 0 : 3);
@@ -856,6 +880,13 @@ rs_opencl_t *rs_opencl_open(unsigned pi, unsigned di, const rs_opencl_opts_t *o,
         h->count = ce[0] == '1';
     else
         h->count = strcmp(h->info.type, "cpu") != 0;
+    const char *me = getenv("ROSTRUM_OPENCL_MATCH");
+    if (o && o->match)
+        h->match = o->match > 0;
+    else if (me && (strcmp(me, "0") == 0 || strcmp(me, "1") == 0))
+        h->match = me[0] == '1';
+    else
+        h->match = 1;
 
     const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)plat, 0};
     cl_int e;
@@ -986,6 +1017,7 @@ enum {
     RS_CL_WANT_SRC = 1,   /* each token's first byte, into l->osrc */
     RS_CL_WANT_TERMS = 2, /* each token's term number in the pass, into l->term (tokenize_terms.cl) */
     RS_CL_WANT_COUNT = 4, /* the pass counted (tokenize_terms_count.cl); needs the other two */
+    RS_CL_WANT_MATCH = 8, /* the lexicons of l->mon matched (tokenize_terms_match.cl); needs counting */
 };
 
 /* One argument of a kernel: clSetKernelArg's size and value. */
@@ -1081,6 +1113,27 @@ static cl_int rs_cl_enqueue_count(rs_opencl_t *h, rs_lane_t *l, cl_uint nchunks,
     return e;
 }
 
+/* rs_match_find once for each lexicon of l->mon, after the count kernels
+ * (tokenize_terms_match.cl), into l->mcand, its counter state[4] of
+ * l->cstate. */
+static cl_int rs_cl_enqueue_match(rs_opencl_t *h, rs_lane_t *l, cl_uint nchunks, cl_uint fold_base, size_t gc,
+                                  const char **what_out)
+{
+    static const char *const find[2] = {"clSetKernelArg(rs_match_find)", "clEnqueueNDRangeKernel(rs_match_find)"};
+    const cl_uint cap = (cl_uint)l->mcand_cap;
+    for (int k = 0; k < 2; k++) {
+        if (!l->mon[k])
+            continue;
+        const rs_cl_arg_t am[] = {RS_CL_MEM(l->info),   RS_CL_MEM(l->prefix), RS_CL_UINT(nchunks), RS_CL_MEM(l->otok),
+                                  RS_CL_MEM(l->ofold),  RS_CL_UINT(fold_base), RS_CL_MEM(l->ctspan), RS_CL_MEM(l->csdata),
+                                  RS_CL_MEM(l->mlex[k]), RS_CL_MEM(l->mcand),  RS_CL_UINT(cap),     RS_CL_MEM(l->cstate)};
+        const cl_int e = rs_cl_launch(l, l->kmatch, find, am, sizeof am / sizeof am[0], gc, h->chunk_local, what_out);
+        if (e != CL_SUCCESS)
+            return e;
+    }
+    return CL_SUCCESS;
+}
+
 /* Enqueues the three tokenize kernels on text already written to l->text,
  * and what want asks for (RS_CL_WANT_*). */
 static cl_int rs_cl_enqueue_kernels(rs_opencl_t *h, rs_lane_t *l, cl_uint n, cl_uint fold_base, int want,
@@ -1144,7 +1197,9 @@ static cl_int rs_cl_enqueue_kernels(rs_opencl_t *h, rs_lane_t *l, cl_uint n, cl_
     if (want & RS_CL_WANT_TERMS)
         RS_CL_TRY(*what_out, rs_cl_enqueue_terms(h, l, nchunks, fold_base, gc, what_out));
     if (want & RS_CL_WANT_COUNT)
-        return rs_cl_enqueue_count(h, l, nchunks, fold_base, gc, ns, what_out);
+        RS_CL_TRY(*what_out, rs_cl_enqueue_count(h, l, nchunks, fold_base, gc, ns, what_out));
+    if (want & RS_CL_WANT_MATCH)
+        return rs_cl_enqueue_match(h, l, nchunks, fold_base, gc, what_out);
     return CL_SUCCESS;
 }
 
@@ -1155,7 +1210,8 @@ typedef struct rs_cl_flight {
     cl_uint fold_base; /* the fold offset its tokens were given on the device */
     cl_uint tot[4];    /* tokens, fold bytes, invalid bytes, flags */
     cl_uint terms[2];  /* with RS_CL_WANT_TERMS: numbers given, flags */
-    cl_uint cst[4];    /* with RS_CL_WANT_COUNT: term records, pair records, folded bytes, flags */
+    cl_uint cst[8];    /* with RS_CL_WANT_COUNT: term records, pair records, folded bytes, flags;
+                        * with RS_CL_WANT_MATCH: candidates */
     size_t s0, ns;     /* with RS_CL_WANT_COUNT: the spans of the pass, s0 .. s0 + ns - 1 */
     int want;          /* RS_CL_WANT_* */
     cl_event ev;       /* the read of tot (queued after that of terms) */
@@ -1187,6 +1243,20 @@ static cl_int rs_lane_spans(rs_opencl_t *h, rs_lane_t *l, size_t ns)
     return CL_SUCCESS;
 }
 
+/* The candidates' buffer of a lane that matches (l->mcand), once its
+ * text buffers are sized: an entry per 8 bytes of text to begin with
+ * (rs_cl_match_read grows it when a pass finds more). */
+static cl_int rs_lane_match_buffer(rs_opencl_t *h, rs_lane_t *l)
+{
+    if (l->mcand)
+        return CL_SUCCESS;
+    cl_int e;
+    const size_t cap = l->cap / 8 > 1024 ? l->cap / 8 : 1024;
+    l->mcand = clCreateBuffer(h->ctx, CL_MEM_READ_WRITE, cap * 8, NULL, &e);
+    l->mcand_cap = e == CL_SUCCESS ? cap : 0;
+    return e;
+}
+
 /* Starts one window on lane l: the upload, the kernels and the read of the
  * totals are queued, nothing waits. The device gives token offsets from
  * fold_base on. On failure the lane is idle again. */
@@ -1201,10 +1271,12 @@ static cl_int rs_cl_pass_start(rs_opencl_t *h, rs_lane_t *l, const uint8_t *text
     RS_CL_TRY("allocating buffers", rs_lane_reserve(h, l, len));
     if (want & RS_CL_WANT_COUNT) /* before anything is queued: nothing to drain on failure */
         RS_CL_TRY("allocating span buffers", rs_lane_spans(h, l, f->ns));
+    if (want & RS_CL_WANT_MATCH)
+        RS_CL_TRY("allocating the match buffer", rs_lane_match_buffer(h, l));
     RS_CL_TRY("clEnqueueWriteBuffer(text)", clEnqueueWriteBuffer(l->q, l->text, CL_FALSE, 0, len, text, 0, NULL, NULL));
     cl_int e = CL_SUCCESS;
     if (want & RS_CL_WANT_COUNT) {
-        static const cl_uint zero[4] = {0, 0, 0, 0};
+        static const cl_uint zero[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         const cl_uint none = 0xFFFFFFFFu;
         e = clEnqueueWriteBuffer(l->q, l->cstart, CL_FALSE, 0, f->ns * 4, l->hspan, 0, NULL, NULL);
         if (e == CL_SUCCESS)
@@ -1355,7 +1427,9 @@ static int rs_cl_grow(void **buf, size_t *cap, size_t n, size_t sz)
 /* A batch being counted on the device (rs_opencl_count_spans): where the
  * results of its passes go, in order. */
 typedef struct rs_cl_acc {
+    rs_opencl_t *h;
     rs_counts_t *out;
+    int match;          /* the lexicons of the lanes' mon are matched (passes end at spans' ends) */
     rs_tokens_t *tok;   /* NULL, or where the tokens go too */
     size_t *ntok;       /* per span of the batch */
     size_t nspans;
@@ -1381,6 +1455,213 @@ static void rs_cl_order(const uint32_t *rec, size_t n, unsigned w, uint64_t *idx
 }
 
 #define RS_CL_NONE 0xFFFFFFFFu
+
+/* ------------------------------------------------------------------ */
+/* Lexicons on the device (tokenize_terms_match.cl) */
+
+/* Room for the keys of dictionary d in a table at most half full: the
+ * mask of its slots. */
+static uint32_t rs_cl_lex_mask(const rs_dict_t *d)
+{
+    size_t slots = 2;
+    while (slots < 2 * d->n)
+        slots *= 2;
+    return (uint32_t)(slots - 1);
+}
+
+/* Fills the table at t (mask + 1 slots of 4 uints, zeroed) from d: each
+ * key's hash and head pattern + 1, linear probing from the hash's low bits. */
+static void rs_cl_lex_table(uint32_t *t, uint32_t mask, const rs_dict_t *d)
+{
+    for (size_t id = 0; id < d->n; id++) {
+        const uint64_t hash = rs_dict_hash(d, id);
+        uint32_t at = (uint32_t)hash & mask;
+        while (t[4 * at + 2] != 0)
+            at = (at + 1) & mask;
+        t[4 * at] = (uint32_t)hash;
+        t[4 * at + 1] = (uint32_t)(hash >> 32);
+        t[4 * at + 2] = *(const uint32_t *)rs_dict_val(d, id) + 1;
+    }
+}
+
+/* Matcher m laid out for tokenize_terms_match.cl as lexicon mid (see the
+ * layout there): a malloc'd array of *n uints, or NULL when it is too
+ * large for that layout or memory is short. */
+static uint32_t *rs_cl_lex_pack(const rs_matcher_t *m, uint32_t mid, size_t *n)
+{
+    if (m->npat >= (1u << 24) || m->nwords >= (1u << 24) || m->arena_len >= (1u << 30) || m->filter_shift < 40)
+        return NULL;
+    const size_t nfilter = ((size_t)1 << (64 - m->filter_shift)) / 32;
+    const uint32_t emask = rs_cl_lex_mask(&m->first_exact), gmask = rs_cl_lex_mask(&m->first_glob);
+    const size_t F = 80, E = F + nfilter, G = E + 4 * ((size_t)emask + 1), P = G + 4 * ((size_t)gmask + 1),
+                 W = P + 6 * m->npat, A = W + 2 * m->nwords, total = A + (m->arena_len + 3) / 4 + 1;
+    if (total >= (1u << 30))
+        return NULL;
+    uint32_t *lx = calloc(total, sizeof *lx);
+    if (!lx)
+        return NULL;
+    const uint32_t hdr[13] = {m->filter_shift, m->glob_ks, (uint32_t)m->nglob_lens, (uint32_t)m->npat, emask, gmask,
+                              (uint32_t)F, (uint32_t)E, (uint32_t)G, (uint32_t)P, (uint32_t)W, (uint32_t)A, mid};
+    memcpy(lx, hdr, sizeof hdr);
+    for (size_t g = 0; g < m->nglob_lens; g++)
+        lx[16 + g] = m->glob_lens[g];
+    for (size_t w = 0; w < nfilter / 2; w++) {
+        lx[F + 2 * w] = (uint32_t)m->filter[w];
+        lx[F + 2 * w + 1] = (uint32_t)(m->filter[w] >> 32);
+    }
+    rs_cl_lex_table(lx + E, emask, &m->first_exact);
+    rs_cl_lex_table(lx + G, gmask, &m->first_glob);
+    for (size_t p = 0; p < m->npat; p++) {
+        const rs_mpat_t *q = &m->pat[p];
+        uint32_t *o = lx + P + 6 * p;
+        o[0] = q->word0;
+        o[1] = q->nwords;
+        o[2] = (q->next == UINT32_MAX ? 1u : 0u) | (q->has_hash1 ? 2u : 0u);
+        o[4] = (uint32_t)q->hash1;
+        o[5] = (uint32_t)(q->hash1 >> 32);
+    }
+    for (size_t w = 0; w < m->nwords; w++) {
+        lx[W + 2 * w] = m->words[w].off;
+        lx[W + 2 * w + 1] = m->words[w].len | (m->words[w].glob ? 1u << 31 : 0u);
+    }
+    if (m->arena_len)
+        memcpy(lx + A, m->arena, m->arena_len);
+    *n = total;
+    return lx;
+}
+
+/* Lane l holds the lexicons of m[0..1] (uploaded unless it held them
+ * already) and l->mon says which have patterns. 0 when one cannot go to
+ * the device (too large, out of memory): the batch's tokens come back
+ * instead. */
+static int rs_cl_lex_ready(rs_opencl_t *h, rs_lane_t *l, const rs_matcher_t *const m[2])
+{
+    for (int k = 0; k < 2; k++) {
+        l->mon[k] = 0;
+        if (!m[k] || m[k]->npat == 0)
+            continue;
+        if (!l->mlex[k] || l->mserial[k] != m[k]->serial) {
+            if (l->mlex[k])
+                clReleaseMemObject(l->mlex[k]);
+            l->mlex[k] = NULL;
+            size_t n = 0;
+            uint32_t *lx = rs_cl_lex_pack(m[k], (uint32_t)k, &n);
+            if (!lx)
+                return 0;
+            cl_int e;
+            l->mlex[k] = clCreateBuffer(h->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, n * 4, lx, &e);
+            free(lx);
+            if (e != CL_SUCCESS) {
+                l->mlex[k] = NULL;
+                return 0;
+            }
+            l->mserial[k] = m[k]->serial;
+        }
+        l->mon[k] = 1;
+    }
+    return 1;
+}
+
+/* The candidates of a counted pass that matched (RS_CL_WANT_MATCH), after
+ * its records: read back (the kernels run again into a larger buffer when
+ * they did not fit), each checked against the pass and its lexicon, put
+ * in the order rs_matcher_take wants by a counting sort on (lexicon,
+ * token) and an insertion sort within each token (a few patterns at
+ * most), and appended to acc->out->hit with batch-wide token indices. */
+static cl_int rs_cl_match_read(rs_cl_flight_t *f, rs_cl_acc_t *acc, const char **what_out)
+{
+    rs_opencl_t *h = acc->h;
+    rs_lane_t *l = f->l;
+    rs_counts_t *out = acc->out;
+    const size_t ntok = f->tot[0];
+    size_t nc = f->cst[4];
+    if (acc->tokens + ntok > UINT32_MAX) {
+        *what_out = "a batch of more than 2^32 tokens";
+        return RS_CL_BROKEN;
+    }
+    if (nc > l->mcand_cap) {
+        size_t cap = l->mcand_cap;
+        while (cap < nc)
+            cap *= 2;
+        clReleaseMemObject(l->mcand);
+        l->mcand_cap = 0;
+        cl_int e;
+        l->mcand = clCreateBuffer(h->ctx, CL_MEM_READ_WRITE, cap * 8, NULL, &e);
+        RS_CL_TRY("allocating the match buffer", e);
+        l->mcand_cap = cap;
+        static const cl_uint zero = 0;
+        cl_uint again = 0;
+        const cl_uint nchunks = (cl_uint)((f->len + h->sub - 1) / h->sub);
+        const size_t gc = (nchunks + h->chunk_local - 1) / h->chunk_local * h->chunk_local;
+        RS_CL_TRY("clEnqueueWriteBuffer(match state)",
+                  clEnqueueWriteBuffer(l->q, l->cstate, CL_FALSE, 16, 4, &zero, 0, NULL, NULL));
+        RS_CL_TRY(*what_out, rs_cl_enqueue_match(h, l, nchunks, f->fold_base, gc, what_out));
+        RS_CL_TRY("clEnqueueReadBuffer(match state)",
+                  clEnqueueReadBuffer(l->q, l->cstate, CL_TRUE, 16, 4, &again, 0, NULL, NULL));
+        if (again != nc) {
+            *what_out = "the device found other matches on a second run";
+            return RS_CL_BROKEN;
+        }
+    }
+    void *p = l->hcand;
+    int room = rs_cl_grow(&p, &l->hcand_cap, 2 * nc + 2, 4);
+    l->hcand = p;
+    p = l->hcnt;
+    room &= rs_cl_grow(&p, &l->hcnt_cap, 2 * ntok + 1, 4);
+    l->hcnt = p;
+    p = l->hsort;
+    room &= rs_cl_grow(&p, &l->hsort_cap, nc + 1, 8);
+    l->hsort = p;
+    for (int k = 0; k < 2; k++) {
+        p = out->hit[k];
+        room &= rs_cl_grow(&p, &out->hit_cap[k], out->nhit[k] + nc + 1, sizeof *out->hit[k]);
+        out->hit[k] = p;
+    }
+    if (!room) {
+        *what_out = NULL;
+        return RS_CL_BROKEN;
+    }
+    if (nc)
+        RS_CL_TRY("clEnqueueReadBuffer(matches)",
+                  clEnqueueReadBuffer(l->q, l->mcand, CL_TRUE, 0, nc * 8, l->hcand, 0, NULL, NULL));
+    *what_out = "the device's matches broke the contract's bounds";
+    uint32_t *const cnt = l->hcnt;
+    memset(cnt, 0, (2 * ntok + 1) * sizeof *cnt);
+    for (size_t c = 0; c < nc; c++) {
+        const uint32_t i = l->hcand[2 * c], v = l->hcand[2 * c + 1], k = v >> 31;
+        const rs_matcher_t *m = out->match[k];
+        if (i >= ntok || !l->mon[k] || (v & 0xFFFFFFu) >= m->npat || ((v >> 24) & 0x7Fu) > m->nglob_lens)
+            return RS_CL_BROKEN;
+        cnt[k * ntok + i + 1]++;
+    }
+    for (size_t b = 0; b < 2 * ntok; b++)
+        cnt[b + 1] += cnt[b];
+    uint64_t *const sorted = l->hsort;
+    for (size_t c = 0; c < nc; c++) {
+        const uint32_t i = l->hcand[2 * c], v = l->hcand[2 * c + 1];
+        const uint64_t key = (uint64_t)i << 32 | v;
+        sorted[cnt[(v >> 31) * ntok + i]++] = key;
+    }
+    /* within a token, by the walk's order (chain, pattern): buckets are
+     * short, and key >> 31 is the bucket (token << 1 | lexicon) */
+    for (size_t c = 1; c < nc; c++) {
+        const uint64_t key = sorted[c];
+        size_t j = c;
+        while (j > 0 && (sorted[j - 1] >> 31) == (key >> 31) && sorted[j - 1] > key) {
+            sorted[j] = sorted[j - 1];
+            j--;
+        }
+        sorted[j] = key;
+    }
+    for (size_t c = 0; c < nc; c++) {
+        const uint32_t i = (uint32_t)(sorted[c] >> 32), v = (uint32_t)sorted[c], k = v >> 31;
+        if (c > 0 && sorted[c] == sorted[c - 1])
+            return RS_CL_BROKEN; /* a pattern found twice at one token */
+        out->hit[k][out->nhit[k]++] = (rs_count_hit_t){.tok = (uint32_t)(acc->tokens + i), .pat = v & 0xFFFFFFu};
+    }
+    *what_out = NULL;
+    return CL_SUCCESS;
+}
 
 /* Waits for a started counting pass, reads its records back and appends
  * them to acc in token order (term records, then the pair that joins the
@@ -1519,6 +1800,11 @@ static cl_int rs_cl_count_read(rs_cl_flight_t *f, rs_cl_acc_t *acc, const char *
             return RS_CL_BROKEN;
         out->pair[out->npair++] =
             (rs_count_pair_t){.first = acc->tokens + q[3], .a = map[q[0]], .b = map[q[1]], .count = q[2]};
+    }
+    if (f->want & RS_CL_WANT_MATCH) {
+        const cl_int me = rs_cl_match_read(f, acc, what_out);
+        if (me != CL_SUCCESS)
+            return me;
     }
     out->nterm += nrec;
     out->fold_len += nfold;
@@ -1754,10 +2040,11 @@ static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, rs_lane_t *partner, 
     }
     const size_t saved_n = out->n, saved_fold = out->fold_len, saved_nterms = out->nterms;
     const uint64_t saved_invalid = out->invalid_bytes;
-    const int want = acc ? RS_CL_WANT_SRC | RS_CL_WANT_TERMS | RS_CL_WANT_COUNT
+    const int want = acc ? RS_CL_WANT_SRC | RS_CL_WANT_TERMS | RS_CL_WANT_COUNT | (acc->match ? RS_CL_WANT_MATCH : 0)
                          : RS_CL_WANT_SRC | (out->term && h->terms ? RS_CL_WANT_TERMS : 0);
     size_t span = 0, span_start = 0; /* the span tokens are given to, and where it starts */
     size_t cs = 0, cs_start = 0;     /* counting: the first span of the next pass, and where it starts */
+    size_t ms = 0, ms_start = 0;     /* matching: the first span after the passes so far, where it starts */
     rs_cl_flight_t fl[2];
     int head = 0, live = 0, next = 0; /* oldest window in flight, windows in flight, lane for the next */
     size_t pos = 0;
@@ -1765,7 +2052,20 @@ static int rs_cl_spans_device(rs_opencl_t *h, rs_lane_t *l, rs_lane_t *partner, 
     while ((ok && pos < jlen) || live) { /* after a failure, only to drain what is in flight */
         while (ok && live < nl && pos < jlen) {
             size_t end = jlen;
-            if (jlen - pos > h->window) {
+            if (jlen - pos > h->window && acc && acc->match) {
+                /* a pass ends where a span does, so that a phrase never
+                 * runs into the next pass (every span fits a window:
+                 * rs_cl_count_lane checked) */
+                while (ms < n && ms_start + sp[ms].len + 1 - pos <= h->window) {
+                    ms_start += sp[ms].len + 1;
+                    ms++;
+                }
+                if (ms_start <= pos) {
+                    ok = 0;
+                    break;
+                }
+                end = ms_start;
+            } else if (jlen - pos > h->window) {
                 const size_t cut = rs_safe_cut(l->join + pos, h->window + 1);
                 if (cut == 0) {
                     ok = 0; /* no safe cut in a whole window: all on the CPU */
@@ -1926,24 +2226,37 @@ static int rs_cl_count_lane(rs_opencl_t *h, rs_lane_t *l, const rs_span_t *sp, c
 {
     out->nterm = out->npair = out->fold_len = 0;
     out->invalid_bytes = 0;
+    out->matched = 0;
+    out->nhit[0] = out->nhit[1] = 0;
     for (size_t i = 0; i < n; i++)
         ntok[i] = 0;
-    rs_cl_acc_t acc = {.out = out, .tok = tok, .ntok = ntok, .nspans = n, .carry_span = SIZE_MAX};
+    rs_cl_acc_t acc = {.h = h, .out = out, .tok = tok, .ntok = ntok, .nspans = n, .carry_span = SIZE_MAX};
     const size_t saved_n = tok ? tok->n : 0, saved_fold = tok ? tok->fold_len : 0;
     const uint64_t saved_invalid = tok ? tok->invalid_bytes : 0;
     rs_tokens_t none = {0}; /* counting reads no tokens back */
     const char *what = NULL;
     cl_int e = CL_SUCCESS;
     rs_lane_t *partner = total + n > h->window ? rs_lane_try_partner(h) : NULL;
+    /* the lexicons on the device too, when every span fits a pass */
+    const rs_matcher_t *const lex[2] = {(const rs_matcher_t *)out->match[0], (const rs_matcher_t *)out->match[1]};
+    acc.match = h->match && ((lex[0] && lex[0]->npat) || (lex[1] && lex[1]->npat));
+    for (size_t i = 0; i < n && acc.match; i++)
+        acc.match = sp[i].len + 1 <= h->window;
+    if (acc.match)
+        acc.match = rs_cl_lex_ready(h, l, lex) && (!partner || rs_cl_lex_ready(h, partner, lex));
+    if (acc.match)
+        acc.tok = NULL; /* the matches come back instead of the tokens */
     hwloc_bitmap_t bound = rs_cl_bind_near(h);
     const int done = rs_cl_spans_device(h, l, partner, sp, n, total, &none, ntok, doc, &acc, &what, &e);
     rs_cl_unbind(bound);
     if (partner)
         rs_lane_release(h, partner);
     if (done) {
+        out->matched = acc.match;
         rs_cl_count(h, RS_CL_DEVICE, total);
         pthread_mutex_lock(&h->mu);
         h->counts.counted_calls++;
+        h->counts.matched_calls += acc.match;
         h->counts.paired_calls += partner != NULL;
         pthread_mutex_unlock(&h->mu);
     } else {
@@ -1998,9 +2311,11 @@ static rs_err_e rs_cl_take(rs_opencl_t *h, rs_strlist_t *into)
 }
 
 rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len, unsigned reps, int terms,
-                                 double *seconds, uint64_t *tokens, rs_error_t *err)
+                                 const struct rs_matcher *const lex[2], double *seconds, uint64_t *tokens,
+                                 rs_error_t *err)
 {
-    const int want = terms > 1 ? RS_CL_WANT_SRC | RS_CL_WANT_TERMS | RS_CL_WANT_COUNT : terms ? RS_CL_WANT_TERMS : 0;
+    const int want = (terms > 1 ? RS_CL_WANT_SRC | RS_CL_WANT_TERMS | RS_CL_WANT_COUNT : terms ? RS_CL_WANT_TERMS : 0)
+                     | (terms > 2 ? RS_CL_WANT_MATCH : 0);
     RS_RETURN_IF(terms == 1 && !h->terms, err, RS_ERR_UNSUPPORTED, "OpenCL bench: the handle was opened without terms");
     RS_RETURN_IF(terms > 1 && !h->count, err, RS_ERR_UNSUPPORTED, "OpenCL bench: the handle was opened without count");
     RS_RETURN_IF(!rs_opencl_usable(h), err, RS_ERR_UNSUPPORTED, "OpenCL: the device is not usable: %s",
@@ -2013,7 +2328,16 @@ rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len
     cl_int e = rs_lane_reserve(h, l, len);
     if (e == CL_SUCCESS)
         e = clEnqueueWriteBuffer(l->q, l->text, CL_TRUE, 0, len, text, 0, NULL, NULL);
-    static const cl_uint zero[4] = {0, 0, 0, 0};
+    if (e == CL_SUCCESS && (want & RS_CL_WANT_MATCH)) {
+        const rs_matcher_t *const m[2] = {lex ? (const rs_matcher_t *)lex[0] : NULL,
+                                          lex ? (const rs_matcher_t *)lex[1] : NULL};
+        if (!rs_cl_lex_ready(h, l, m))
+            e = CL_OUT_OF_RESOURCES;
+        what = "uploading the lexicons";
+        if (e == CL_SUCCESS)
+            e = rs_lane_match_buffer(h, l);
+    }
+    static const cl_uint zero[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     const cl_uint none = 0xFFFFFFFFu;
     if (e == CL_SUCCESS && (want & RS_CL_WANT_COUNT)) { /* the text as one span of document 0 */
         e = rs_lane_spans(h, l, 1);
@@ -2022,7 +2346,7 @@ rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len
         if (e == CL_SUCCESS)
             e = clEnqueueWriteBuffer(l->q, l->cdoc, CL_TRUE, 0, 4, zero, 0, NULL, NULL);
     }
-    cl_uint tot[4] = {0, 0, 0, 0}, cst[4] = {0, 0, 0, 0};
+    cl_uint tot[4] = {0, 0, 0, 0}, cst[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     struct timespec t0 = {0, 0};
     /* one untimed run, then the timed ones */
     for (unsigned r = 0; e == CL_SUCCESS && r <= reps; r++) {
@@ -2420,6 +2744,7 @@ int rs_opencl_kernels_counts(const rs_kernels_t *k, rs_opencl_counts_t *c)
                 c->paired_calls += x.paired_calls;
                 c->numbered_calls += x.numbered_calls;
                 c->counted_calls += x.counted_calls;
+                c->matched_calls += x.matched_calls;
             }
             return 1;
         }
@@ -2535,13 +2860,15 @@ rs_err_e rs_opencl_take_warnings(rs_opencl_t *h, rs_strlist_t *into)
 }
 
 rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len, unsigned reps, int terms,
-                                 double *seconds, uint64_t *tokens, rs_error_t *err)
+                                 const struct rs_matcher *const lex[2], double *seconds, uint64_t *tokens,
+                                 rs_error_t *err)
 {
     (void)h;
     (void)text;
     (void)len;
     (void)reps;
     (void)terms;
+    (void)lex;
     (void)seconds;
     (void)tokens;
     return rs_error_set(err, RS_ERR_UNSUPPORTED, "this rostrum was built without OpenCL");

@@ -14,7 +14,9 @@
  * token. A handle whose count option allows it also counts a batch on
  * the device (rs_opencl_count_spans, kernels/opencl/tokenize_terms_count.cl:
  * terms, their documents, bigrams, each span's tokens), and then only those
- * statistics come back, no tokens; lexicon matching stays on the CPU.
+ * statistics come back, no tokens; its lexicons are matched there too
+ * (kernels/opencl/tokenize_terms_match.cl), and the patterns found come
+ * back for the host's overlap rule (rs_matcher_take).
  * A scan sends one batch per shard (rs_opencl_tokenize_spans: all the turns
  * of the shard's documents in one call), so that the fixed cost of a
  * device call is paid once per shard, not once per turn.
@@ -118,6 +120,9 @@ typedef struct rs_opencl_opts {
                                  * whatever terms says): 1 on,
                                  * -1 off, 0 the environment's ROSTRUM_OPENCL_COUNT (1 or 0), else as for
                                  * terms */
+    int match;                  /* with count: match the lexicons of a batch (rs_counts_t.match) on the device
+                                 * as well: 1 on, -1 off, 0 the environment's ROSTRUM_OPENCL_MATCH (1 or 0),
+                                 * else on */
 } rs_opencl_opts_t;
 
 typedef struct rs_opencl rs_opencl_t;
@@ -131,6 +136,7 @@ typedef struct rs_opencl_counts {
     uint64_t paired_calls;               /* batches double-buffered over two lanes */
     uint64_t numbered_calls;             /* batches whose terms the device numbered */
     uint64_t counted_calls;              /* batches the device counted (rs_opencl_count_spans) */
+    uint64_t matched_calls;              /* of those, batches whose lexicons it matched too */
 } rs_opencl_counts_t;
 
 /* Whether this build has OpenCL support compiled in. Can't fail. */
@@ -180,9 +186,14 @@ void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *spans, size_t n, 
  * the spans are joined and windowed as for rs_opencl_tokenize_spans, each
  * pass is tokenized, numbered and counted on the device
  * (kernels/opencl/tokenize_terms_count.cl), and only its term records,
- * pair records and per-span first and last tokens come back; with tok,
- * the tokens too (appended, as rs_opencl_tokenize_spans gives them,
- * without term numbers; tok is as it was when 0 is returned). Returns 0
+ * pair records and per-span first and last tokens come back. With
+ * lexicons in out->match, a handle that matches (rs_opencl_opts_t.match)
+ * matches them on the device too (kernels/opencl/tokenize_terms_match.cl)
+ * when every span fits one pass (passes then end where spans do), and
+ * only the patterns found come back (out->hit, out->matched set);
+ * otherwise, with tok, the tokens come back too (appended, as
+ * rs_opencl_tokenize_spans gives them, without term numbers; tok is as it
+ * was when 0 is returned). Returns 0
  * (nothing counted: the caller tokenizes the spans) when the handle does
  * not count, the batch is under min_device_bytes, the lanes are busy in
  * hybrid mode, or on a fault (which marks the handle failed, with a
@@ -200,13 +211,16 @@ rs_err_e rs_opencl_take_warnings(rs_opencl_t *h, rs_strlist_t *into);
 
 /* Benchmarks only: uploads text once, then runs the kernels reps times on
  * it (terms 1: the term numbering too; 2: and the counting, the text as
- * one span, for a handle opened to count) with nothing read back but
- * the totals; *seconds is the wall time of the reps runs, *tokens the
- * token count of one run. RS_ERR_DEVICE on an OpenCL error,
+ * one span, for a handle opened to count; 3: and the matching of the
+ * lexicons lex[0..1], each NULL or a compiled matcher) with nothing read
+ * back but the totals; *seconds is the wall time of the reps runs,
+ * *tokens the token count of one run. RS_ERR_DEVICE on an OpenCL error,
  * RS_ERR_UNSUPPORTED when the handle is not usable or len is over
  * RS_OPENCL_WINDOW. */
+struct rs_matcher;
 rs_err_e rs_opencl_bench_kernels(rs_opencl_t *h, const uint8_t *text, size_t len, unsigned reps, int terms,
-                                 double *seconds, uint64_t *tokens, rs_error_t *err);
+                                 const struct rs_matcher *const lex[2], double *seconds, uint64_t *tokens,
+                                 rs_error_t *err);
 
 /* Installs the device hook of rs_kernels_select (kernels/dispatch.c).
  * Idempotent; thread-safe. */

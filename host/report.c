@@ -577,8 +577,9 @@ rs_err_e rs_report_json(FILE *f, const rs_report_view_t *v, const rs_run_info_t 
     if (run->device)
         fprintf(f,
                 ", \"device\": {\"calls\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"cpu_bytes\": %" PRIu64
-                ", \"counted_calls\": %" PRIu64 ", \"numbered_calls\": %" PRIu64 "}",
-                run->device_calls, run->device_bytes, run->cpu_bytes, run->counted_calls, run->numbered_calls);
+                ", \"counted_calls\": %" PRIu64 ", \"matched_calls\": %" PRIu64 ", \"numbered_calls\": %" PRIu64 "}",
+                run->device_calls, run->device_bytes, run->cpu_bytes, run->counted_calls, run->matched_calls,
+                run->numbered_calls);
     fputs("}\n}\n", f);
     return ferror(f) ? RS_ERR_IO : RS_OK;
 }

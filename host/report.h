@@ -34,6 +34,7 @@ typedef struct rs_run_info {
     uint64_t cpu_bytes;   /* text the device table left to the CPU (short, busy, faults) */
     uint64_t numbered_calls; /* passes whose terms the device numbered */
     uint64_t counted_calls;  /* batches the device counted */
+    uint64_t matched_calls;  /* of those, batches whose lexicons it matched too */
     uint64_t split_docs, pieces; /* documents larger than a shard, read in pieces, and their pieces */
     unsigned numa_nodes; /* NUMA nodes the workers were on; over 1, the counts below (pool.h, rs_numa_use_t) */
     uint64_t numa_shards, numa_local, numa_buffers, numa_bound;

@@ -48,6 +48,8 @@ void rs_scanner_free(rs_scanner_t *sc)
     free(sc->counts.term);
     free(sc->counts.pair);
     free(sc->counts.fold);
+    free(sc->counts.hit[0]);
+    free(sc->counts.hit[1]);
     free(sc->cid);
     rs_scan_drop(sc);
     rs_match_state_free(&sc->mt);
@@ -336,7 +338,42 @@ typedef struct rs_pretok {
     int lazy;
     size_t end;
     int counted; /* the batch was counted (count_spans): ntok, and t only with lexicons (else NULL) */
+    int matched; /* and its lexicons matched too (rs_counts_t.hit, hat[k] the next of each; at counts tokens) */
+    size_t hat[2];
 } rs_pretok_t;
+
+/* The hits of the next segment of a batch whose lexicons were matched
+ * elsewhere (rs_counts_t.hit: by token, then by walk order): its ntok
+ * tokens from batch token pre->at on, each token's patterns put through
+ * the overlap rule (rs_matcher_take) as rs_matcher_run would. */
+static rs_err_e rs_win_hits(rs_seg_run_t *r, rs_pretok_t *pre, size_t ntok)
+{
+    rs_scanner_t *sc = r->sc;
+    const rs_counts_t *c = &sc->counts;
+    const rs_matcher_t *const m[2] = {sc->cfg->topics, sc->cfg->entities};
+    rs_match_state_t *const ms[2] = {&sc->mt, &sc->me};
+    rs_hit_ctx_t *const hc[2] = {&r->ht, &r->he};
+    const size_t end = pre->at + ntok;
+    for (int k = 0; k < 2; k++) {
+        size_t j = pre->hat[k];
+        while (j < c->nhit[k] && c->hit[k][j].tok < end) {
+            const uint32_t tok = c->hit[k][j].tok;
+            size_t e = j + 1;
+            while (e < c->nhit[k] && c->hit[k][e].tok == tok)
+                e++;
+            if (tok < pre->at
+                || rs_matcher_take(m[k], ms[k], c->hit[k] + j, e - j, sc->abs + (tok - pre->at), rs_on_hit, hc[k]) < 0)
+                return RS_ERR_INTERNAL;
+            j = e;
+        }
+        pre->hat[k] = j;
+    }
+    if (r->ht.err != RS_OK || r->he.err != RS_OK)
+        return RS_ERR_NOMEM;
+    pre->at = end;
+    sc->abs += ntok;
+    return RS_OK;
+}
 
 static void *rs_grow(void *p, size_t *cap, size_t n, size_t sz, int *fail);
 
@@ -469,7 +506,9 @@ static rs_err_e rs_scan_count(rs_scanner_t *sc, rs_doc_t *d, rs_stats_t *st, rs_
             pre->seg++;
         } else if (pre && pre->counted) {
             r.tokens = pre->ntok[pre->seg++];
-            if (pre->t) { /* lexicons: the segment's tokens for the matchers */
+            if (pre->matched) {
+                RS_FORWARD(rs_win_hits(&r, pre, r.tokens));
+            } else if (pre->t) { /* lexicons: the segment's tokens for the matchers */
                 rs_tokens_t v = *pre->t;
                 v.tok += pre->at;
                 v.n = r.tokens;
@@ -704,7 +743,8 @@ static rs_err_e rs_counts_apply(rs_scanner_t *sc, const rs_counts_t *c, uint64_t
 /* Whether the kernel table (count_spans) counted the batch of nspans
  * segments of bytes in all, the spans' documents in sc->sdoc: then
  * sc->counts and sc->ntok hold the counts, and with lexicons to match
- * (*tokens set), sc->batch the tokens too. */
+ * (*tokens set), the matches (sc->counts.matched) or else sc->batch the
+ * tokens too. */
 static rs_err_e rs_batch_counted(rs_scanner_t *sc, size_t nspans, size_t bytes, int *counted, int *tokens)
 {
     const rs_scan_cfg_t *cfg = sc->cfg;
@@ -712,7 +752,10 @@ static rs_err_e rs_batch_counted(rs_scanner_t *sc, size_t nspans, size_t bytes, 
     if (!cfg->kernels->count_spans)
         return RS_OK;
     rs_tokens_t *b = NULL;
-    if (cfg->topics->npat_total || cfg->entities->npat_total) { /* the matchers need the tokens */
+    /* the lexicons, for a table that matches them too (then sc->counts.matched) */
+    sc->counts.match[0] = cfg->topics->npat ? cfg->topics : NULL;
+    sc->counts.match[1] = cfg->entities->npat ? cfg->entities : NULL;
+    if (cfg->topics->npat_total || cfg->entities->npat_total) { /* else the matchers need the tokens */
         b = &sc->batch;
         b->n = b->fold_len = 0;
         b->invalid_bytes = 0;
@@ -758,7 +801,8 @@ static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n,
     RS_FORWARD(rs_batch_counted(sc, nspans, bytes, &counted, &tokens));
     if (counted) {
         RS_FORWARD(rs_counts_apply(sc, &sc->counts, st->doc_seq + 1, st));
-        pre = (rs_pretok_t){.t = tokens ? &sc->batch : NULL, .ntok = sc->ntok, .counted = 1};
+        pre = (rs_pretok_t){.t = tokens && !sc->counts.matched ? &sc->batch : NULL, .ntok = sc->ntok, .counted = 1,
+                            .matched = tokens && sc->counts.matched};
     } else {
         RS_FORWARD(rs_batch_tokenize(sc, nspans, bytes, st));
     }
@@ -769,6 +813,8 @@ static rs_err_e rs_scan_batch(rs_scanner_t *sc, rs_doc_t *const *docs, size_t n,
         if (done)
             done(ctx, docs[i], st->ndocs > before ? &st->docs[st->ndocs - 1] : NULL);
     }
+    if (pre.matched && (pre.hat[0] != sc->counts.nhit[0] || pre.hat[1] != sc->counts.nhit[1]))
+        return RS_ERR_INTERNAL; /* a match outside every segment */
     return RS_OK;
 }
 

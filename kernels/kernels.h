@@ -97,9 +97,26 @@ typedef struct rs_count_pair {
     uint64_t count;
 } rs_count_pair_t;
 
+/* A lexicon pattern that matches at a token, found on a device: pat is an
+ * index into the compiled matcher's patterns (host/matcher.h), tok the
+ * batch-wide index of the token it starts at. */
+typedef struct rs_count_hit {
+    uint32_t tok, pat;
+} rs_count_hit_t;
+
+struct rs_matcher; /* host/matcher.h */
+
 /* What rs_count_spans_fn fills. The callee grows the arrays with realloc;
  * the caller owns them and frees them with free(), reusing them between
- * calls. */
+ * calls.
+ *
+ * match[0..1] are the caller's: compiled lexicons to match as well, or
+ * NULL. A callee that matched them sets matched, fills hit[k][0..nhit[k])
+ * with every pattern of match[k] that matches at a token (matches never
+ * cross a span), in token order and, at one token, in the order
+ * rs_matcher_take (host/matcher.h) wants, and then gives tok no tokens.
+ * A callee that did not (matched 0) gives tok the tokens as without
+ * lexicons. */
 typedef struct rs_counts {
     rs_count_term_t *term;
     size_t nterm, term_cap;
@@ -108,6 +125,10 @@ typedef struct rs_counts {
     uint8_t *fold;
     size_t fold_len, fold_cap;
     uint64_t invalid_bytes;
+    const struct rs_matcher *match[2];
+    int matched;
+    rs_count_hit_t *hit[2];
+    size_t nhit[2], hit_cap[2];
 } rs_counts_t;
 
 /* Counts the tokens of spans[0..n) (each tokenized as its own call would),

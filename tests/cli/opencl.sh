@@ -11,7 +11,8 @@
 # numbers from the device, off by default on a CPU device) must number
 # every batch and change nothing; ROSTRUM_OPENCL_COUNT=1 (counting on the
 # device, off by default on a CPU device) must count every batch (with
-# lexicons, the tokens come back too, for the matchers) and change nothing. Identity across -j and
+# lexicons, it matches them there too, unless ROSTRUM_OPENCL_MATCH=0, when the tokens come
+# back for the matchers) and change nothing. Identity across -j and
 # --shard-size, and with the CPU sharing the work (opencl+cpu), is checked
 # on the sample and the format fixtures, and over two POCL devices
 # (POCL_DEVICES="pthread pthread") with opencl:all+cpu; auto must not take a
@@ -40,11 +41,14 @@ same_report() {
     local name=$1 path=$2; shift 2
     "$rostrum" scan "$path" "$@" --backend scalar --json "$tmp/$name-scalar.json" --quiet 2> "$tmp/err" \
         || fail "$name: scalar: exit $?: $(cat "$tmp/err")"
-    for min in 0 default terms count; do
+    local lexed=0
+    case " $* " in *" --topics "*|*" --entities "*) lexed=1 ;; esac
+    for min in 0 default terms count nomatch; do
         local envs=()
         [ $min = 0 ] && envs=(ROSTRUM_OPENCL_MIN_BYTES=0)
         [ $min = terms ] && envs=(ROSTRUM_OPENCL_MIN_BYTES=0 ROSTRUM_OPENCL_TERMS=1)
         [ $min = count ] && envs=(ROSTRUM_OPENCL_MIN_BYTES=0 ROSTRUM_OPENCL_COUNT=1)
+        [ $min = nomatch ] && envs=(ROSTRUM_OPENCL_MIN_BYTES=0 ROSTRUM_OPENCL_COUNT=1 ROSTRUM_OPENCL_MATCH=0)
         env "${envs[@]}" "$rostrum" scan "$path" "$@" --backend opencl --json "$tmp/$name-cl.json" --quiet \
             2> "$tmp/err" || fail "$name: opencl (min $min): exit $?: $(cat "$tmp/err")"
         ! grep -q 'warning' "$tmp/err" || fail "$name: opencl (min $min) warned: $(cat "$tmp/err")"
@@ -61,15 +65,20 @@ same_report() {
             grep -q "\"numbered_calls\": $calls}" "$tmp/$name-cl.json" \
                 || fail "$name: ROSTRUM_OPENCL_TERMS=1: not every batch was numbered: $(grep '"run"' "$tmp/$name-cl.json")"
         fi
-        if [ $min = count ]; then
+        if [ $min = count ] || [ $min = nomatch ]; then
             grep -q "\"counted_calls\": $calls," "$tmp/$name-cl.json" \
                 || fail "$name: ROSTRUM_OPENCL_COUNT=1: not every batch was counted: $(grep '"run"' "$tmp/$name-cl.json")"
+            # with lexicons, matched on the device too (every batch: no turn here is longer than a pass)
+            local want=0
+            [ $min = count ] && [ $lexed = 1 ] && want=$calls
+            grep -q "\"matched_calls\": $want," "$tmp/$name-cl.json" \
+                || fail "$name: $min: not $want batches matched on the device: $(grep '"run"' "$tmp/$name-cl.json")"
         fi
         cmp -s <(norun "$tmp/$name-cl.json") <(norun "$tmp/$name-scalar.json") \
             || { diff <(norun "$tmp/$name-cl.json") <(norun "$tmp/$name-scalar.json") | head -20;
                  fail "$name: opencl (min $min) report differs from scalar"; }
     done
-    ok "$name: --backend opencl report equals --backend scalar (every piece on the device, with and without term numbers, counted on the device, and the default)"
+    ok "$name: --backend opencl report equals --backend scalar (every piece on the device, with and without term numbers, counted on the device with and without matching there, and the default)"
 }
 
 same_report sample "$src/sample/transcripts" --topics "$src/sample/lexicons/topics.yml" \
@@ -105,6 +114,8 @@ for in in "sample:$src/sample/transcripts" "formats:$src/tests/data/formats" "gr
                 if [ $count = 1 ] && [ $b = opencl ]; then
                     grep -q '"counted_calls": [1-9]' "$tmp/v.json" \
                         || fail "$name: $b -j $j shard $shard: no batch was counted: $(grep '"run"' "$tmp/v.json")"
+                    [ $name != sample ] || grep -q '"matched_calls": [1-9]' "$tmp/v.json" \
+                        || fail "$name: $b -j $j shard $shard: no batch was matched: $(grep '"run"' "$tmp/v.json")"
                 fi
             done
         done
@@ -122,11 +133,11 @@ if ! grep -q '^opencl:[0-9]*:[0-9]* *yes *OpenCL \(gpu\|accelerator\|other\)' "$
 fi
 POCL_DEVICES="pthread pthread" "$rostrum" devices > "$tmp/devices2"
 if [ "$(grep -c '^opencl:[0-9]*:[0-9]* *yes' "$tmp/devices2")" -ge 2 ]; then
-    "$rostrum" scan "$src/tests/data/formats" --backend scalar --json "$tmp/g-scalar.json" --quiet 2> /dev/null
+    "$rostrum" scan "$src/tests/data/formats" "${lex[@]}" --backend scalar --json "$tmp/g-scalar.json" --quiet 2> /dev/null
     for count in 0 1; do
         for j in 2 3; do
             POCL_DEVICES="pthread pthread" ROSTRUM_OPENCL_MIN_BYTES=0 ROSTRUM_OPENCL_COUNT=$count \
-                "$rostrum" scan "$src/tests/data/formats" --backend opencl:all+cpu -j $j --shard-size 4K \
+                "$rostrum" scan "$src/tests/data/formats" "${lex[@]}" --backend opencl:all+cpu -j $j --shard-size 4K \
                 --json "$tmp/g.json" --quiet 2> "$tmp/err"
             [ $? -le 1 ] || fail "opencl:all+cpu -j $j count $count: $(cat "$tmp/err")"
             ! grep -q 'warning: OpenCL' "$tmp/err" || fail "opencl:all+cpu warned: $(cat "$tmp/err")"
@@ -136,7 +147,7 @@ if [ "$(grep -c '^opencl:[0-9]*:[0-9]* *yes' "$tmp/devices2")" -ge 2 ]; then
                      fail "opencl:all+cpu -j $j count $count differs from scalar"; }
         done
     done
-    ok "opencl:all+cpu over two POCL devices, -j 2 and 3, counted on the devices or not, equals scalar"
+    ok "opencl:all+cpu over two POCL devices with the sample lexicons, -j 2 and 3, counted and matched on the devices or not, equals scalar"
 else
     echo "SKIP [opencl]: POCL_DEVICES gave no second device: opencl:all+cpu over several devices did not run here"
 fi
@@ -173,6 +184,13 @@ if [ -z "$corpus" ]; then
 fi
 if [ -n "$corpus" ]; then
     big=1 same_report corpus "$corpus"
+    # matched on the device: the sample lexicons, and 2,000 patterns drawn from one show
+    # (words, phrases and 255 globs) with the sample's entities beside them
+    [ -d "$corpus/gotime" ] || fail "the corpus has no gotime directory"
+    python3 "$src/bench/gen_lexicon.py" "$corpus/gotime" 2000 3 "$tmp/lexg" 0.2 > /dev/null 2>&1 \
+        || fail "gen_lexicon.py failed"
+    big=1 same_report corpus-lexicons "$corpus" "${lex[@]}"
+    big=1 same_report gotime-2000 "$corpus/gotime" --topics "$tmp/lexg-globs.tsv" --entities "$src/sample/lexicons/entities.yml"
 else
     echo "SKIP [opencl]: no corpus (../shared/corpora or RS_CORPUS_DIR): the corpus check did not run"
 fi

@@ -7,7 +7,8 @@
  * begin inside a join rule, windows much shorter than the batch, faults;
  * and the term numbers the device gives a batch that asks for them; and
  * rs_opencl_count_spans, the batch counted on the device, against counting
- * the reference's tokens one by one.
+ * the reference's tokens one by one, and its lexicons matched there against
+ * rs_matcher_run on the reference's tokens.
  * Seeds are printed; RS_TEST_SEED repeats a run.
  */
 #include <criterion/criterion.h>
@@ -23,6 +24,8 @@
 #include "cl_devices.h" /* need_devices */
 #include "dict.h"       /* rs_dict_t: the counts' views */
 #include "hash.h"       /* rs_hash64 */
+#include "lexicon.h"    /* rs_lexicon_load_mem */
+#include "matcher.h"    /* rs_matcher_run, rs_matcher_take: the device's matches */
 #include "opencl.h"     /* rs_opencl_* */
 #include "unicode.h" /* rs_scalar_tokenize, rs_utf8_encode */
 
@@ -638,6 +641,8 @@ static void counts_free(rs_counts_t *c)
     free(c->term);
     free(c->pair);
     free(c->fold);
+    free(c->hit[0]);
+    free(c->hit[1]);
 }
 
 Test(spans, device_counts_equal_counting_the_reference_tokens, .timeout = 600)
@@ -706,6 +711,215 @@ Test(spans, counting_declines_when_off_short_or_after_a_fault)
     }
     counts_free(&c);
     batch_free(&b);
+    free(d.v);
+}
+
+/* ------------------------------------------------------------------ */
+/* Lexicons matched on the device (rs_counts_t.match, tokenize_terms_match.cl) */
+
+/* Words the lexicons below are made of, in other cases and with the
+ * prefixes their globs take, and words of nothing. */
+static const char *const mwords[] = {
+    "the",   "The",  "THE",  "end",   "ending", "endless", "e",   "E",     "of",       "new",     "New",
+    "york",  "YORK", "city", "café",  "CAFÉ",   "cafe",    "cafeteria", "ca", "c",     "o",       "oh",
+    "over",  "été",  "ÉTÉ",  "can't", "3.14",   "3",       "x",   "yo",    "yorkshire", "the-end", "endemic",
+};
+static const char *const mseps[] = {" ", " ", " ", ", ", ". ", " - ", "\t", "!? "};
+
+/* A span of 0 to maxw of those words. */
+static size_t word_text(uint64_t *st, uint8_t *buf, size_t maxw)
+{
+    size_t n = 0, nw = rng(st) % (maxw + 1);
+    for (size_t w = 0; w < nw; w++) {
+        const char *x = mwords[rng(st) % (sizeof mwords / sizeof mwords[0])];
+        const char *sep = mseps[rng(st) % (sizeof mseps / sizeof mseps[0])];
+        memcpy(buf + n, x, strlen(x));
+        n += strlen(x);
+        memcpy(buf + n, sep, strlen(sep));
+        n += strlen(sep);
+    }
+    return n;
+}
+
+static void word_batch(batch_t *b, uint64_t *st, size_t n, size_t maxw)
+{
+    b->text = malloc(n * (maxw + 1) * 16 + 1);
+    b->sp = calloc(n ? n : 1, sizeof *b->sp);
+    cr_assert(b->text && b->sp);
+    b->n = n;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        const size_t len = word_text(st, b->text + at, maxw);
+        b->sp[i] = (rs_span_t){b->text + at, len};
+        at += len;
+    }
+    b->bytes = at;
+}
+
+/* Two lexicons: exact words, phrases sharing first words, globs of 1 to 5
+ * bytes (several lengths at one token), the same pattern in two
+ * categories, a category whose patterns overlap. */
+static const char lex_a[] = "a\tthe\na\tthe end\na\tend*\na\te*\na\tnew york city\na\tnew york\n"
+                            "b\tyork*\nb\tca*\nb\tcafé\nb\tthe end of\nb\tof the\nc\to*\nc\tover\nc\tcafeteria\n"
+                            "c\tthe\nd\tété\nd\tcan't\nd\t3.14\nd\tthe-end\nd\tthe the\ne\tc*\ne\tendl*\ne\tca* c*\n";
+static const char lex_b[] = "x\tnew\nx\tnew york\ny\tyo*\ny\tyorksh*\nz\tend of the\nz\tof\n";
+
+typedef struct mhit {
+    size_t span;
+    uint32_t cat, gpat;
+} mhit_t;
+
+typedef struct mhits {
+    mhit_t *v;
+    size_t n, cap;
+    size_t span;
+} mhits_t;
+
+static void mhit_add(void *ctx, uint32_t cat, uint32_t gpat)
+{
+    mhits_t *h = ctx;
+    if (h->n == h->cap) {
+        h->cap = h->cap ? 2 * h->cap : 256;
+        h->v = realloc(h->v, h->cap * sizeof *h->v);
+        cr_assert(h->v);
+    }
+    h->v[h->n++] = (mhit_t){h->span, cat, gpat};
+}
+
+static int same_hits(const mhits_t *a, const mhits_t *b, const char *label)
+{
+    if (a->n != b->n) {
+        cr_expect_fail("%s: %zu hits, the reference %zu", label, b->n, a->n);
+        return 0;
+    }
+    for (size_t i = 0; i < a->n; i++)
+        if (a->v[i].span != b->v[i].span || a->v[i].cat != b->v[i].cat || a->v[i].gpat != b->v[i].gpat) {
+            cr_expect_fail("%s: hit %zu: reference span %zu category %u pattern %u, got span %zu %u %u", label, i,
+                           a->v[i].span, a->v[i].cat, a->v[i].gpat, b->v[i].span, b->v[i].cat, b->v[i].gpat);
+            return 0;
+        }
+    return 1;
+}
+
+Test(spans, device_matches_equal_the_reference_matcher, .timeout = 600)
+{
+    const devs_t d = need_devices();
+    uint64_t st = test_seed();
+    rs_lexicon_t lx[2] = {{0}, {0}};
+    rs_matcher_t m[2];
+    rs_error_t err;
+    cr_assert_eq(rs_lexicon_load_mem(&lx[0], "a.tsv", lex_a, strlen(lex_a), RS_LEXFMT_TSV, &err), RS_OK);
+    cr_assert_eq(rs_lexicon_load_mem(&lx[1], "b.tsv", lex_b, strlen(lex_b), RS_LEXFMT_TSV, &err), RS_OK);
+    for (int k = 0; k < 2; k++)
+        cr_assert_eq(rs_matcher_build(&m[k], &lx[k]), RS_OK);
+    cr_assert_gt(m[0].nglob_lens, 3, "the lexicon should have globs of several lengths");
+    rs_match_state_t ms[2] = {{0}, {0}};
+    for (size_t i = 0; i < d.n; i++) {
+        const rs_opencl_opts_t o = {.subchunk_bytes = 64, .window_bytes = 1024u << (i % 3), .min_device_bytes = 0,
+                                    .count = 1};
+        rs_opencl_t *h = open_with(&d.v[i], &o);
+        rs_counts_t c = {0};
+        uint64_t matched = 0, declined = 0, nhits = 0;
+        int ok = 1;
+        for (int round = 0; round < 120 && ok; round++) {
+            batch_t b;
+            /* spans of up to 60 words fit any window here; every 10th round one of 400 does not */
+            word_batch(&b, &st, 1 + rng(&st) % 200, round % 10 == 9 ? 400 : 60);
+            const int only_b = round % 5 == 4;
+            c.match[0] = only_b ? NULL : &m[0];
+            c.match[1] = &m[1];
+            size_t *nr = calloc(b.n, sizeof *nr), *ng = calloc(b.n, sizeof *ng);
+            uint32_t *doc = calloc(b.n, sizeof *doc);
+            rs_tokens_t tref, got;
+            tokens_init(&tref, b.bytes);
+            tokens_init(&got, b.bytes);
+            cr_assert(nr && ng && doc);
+            reference(&b, &tref, nr);
+            char label[96];
+            snprintf(label, sizeof label, "opencl:%u:%u round %d (%zu spans, %zu bytes)", d.v[i].platform,
+                     d.v[i].device, round, b.n, b.bytes);
+            if (!rs_opencl_count_spans(h, b.sp, doc, b.n, &c, &got, ng)) {
+                cr_expect_fail("%s: the device did not count the batch", label);
+                ok = 0;
+            } else if (!c.matched) {
+                declined++;
+                ok = same_tokens(&tref, &got, label); /* then the tokens came back */
+            } else {
+                matched++;
+                if (got.n) {
+                    cr_expect_fail("%s: matched, and tokens came back too", label);
+                    ok = 0;
+                }
+                for (int k = 0; k < 2 && ok; k++) {
+                    if (!c.match[k]) {
+                        if (c.nhit[k]) {
+                            cr_expect_fail("%s: hits for a lexicon not given", label);
+                            ok = 0;
+                        }
+                        continue;
+                    }
+                    mhits_t ref = {0}, dev = {0};
+                    rs_match_state_free(&ms[k]);
+                    cr_assert_eq(rs_match_state_init(&ms[k], &m[k]), RS_OK);
+                    uint64_t abs = 0;
+                    for (size_t s = 0; s < b.n; s++) {
+                        rs_tokens_t v = tref;
+                        v.tok += abs;
+                        v.n = nr[s];
+                        ref.span = s;
+                        rs_matcher_run(&m[k], &ms[k], &v, 0, v.n, abs, mhit_add, &ref);
+                        abs += nr[s];
+                    }
+                    rs_match_state_free(&ms[k]);
+                    cr_assert_eq(rs_match_state_init(&ms[k], &m[k]), RS_OK);
+                    size_t s = 0, s_end = b.n ? nr[0] : 0;
+                    for (size_t j = 0; j < c.nhit[k] && ok;) {
+                        size_t e = j + 1;
+                        while (e < c.nhit[k] && c.hit[k][e].tok == c.hit[k][j].tok)
+                            e++;
+                        if ((j && c.hit[k][j].tok <= c.hit[k][j - 1].tok) || c.hit[k][j].tok >= tref.n) {
+                            cr_expect_fail("%s: the hits are not in token order, or past the last token", label);
+                            ok = 0;
+                            break;
+                        }
+                        while (c.hit[k][j].tok >= s_end)
+                            s_end += nr[++s];
+                        dev.span = s;
+                        ok = rs_matcher_take(&m[k], &ms[k], c.hit[k] + j, e - j, c.hit[k][j].tok, mhit_add, &dev) == 0;
+                        j = e;
+                    }
+                    ok = ok && same_hits(&ref, &dev, label);
+                    nhits += ref.n;
+                    free(ref.v);
+                    free(dev.v);
+                }
+            }
+            tokens_free(&tref);
+            tokens_free(&got);
+            free(nr);
+            free(ng);
+            free(doc);
+            batch_free(&b);
+        }
+        cr_expect_gt(matched, 80, "%llu batches matched on the device", (unsigned long long)matched);
+        cr_expect_gt(declined, 0, "no batch with a span longer than a window declined to match");
+        cr_expect_gt(nhits, 1000, "only %llu hits", (unsigned long long)nhits);
+        cr_expect_eq(rs_opencl_counts(h).matched_calls, matched);
+        rs_strlist_t w = {0};
+        rs_opencl_take_warnings(h, &w);
+        cr_expect_eq(w.n, 0, "warning: %s", w.n ? w.s[0] : "");
+        rs_strlist_free(&w);
+        cr_log_info("opencl:%u:%u: %llu batches matched on the device (%llu hits), %llu declined", d.v[i].platform,
+                    d.v[i].device, (unsigned long long)matched, (unsigned long long)nhits,
+                    (unsigned long long)declined);
+        counts_free(&c);
+        rs_opencl_close(h);
+    }
+    for (int k = 0; k < 2; k++) {
+        rs_match_state_free(&ms[k]);
+        rs_matcher_free(&m[k]);
+        rs_lexicon_free(&lx[k]);
+    }
     free(d.v);
 }
 
