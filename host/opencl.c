@@ -1251,7 +1251,7 @@ static cl_int rs_lane_match_buffer(rs_opencl_t *h, rs_lane_t *l)
     if (l->mcand)
         return CL_SUCCESS;
     cl_int e;
-    const size_t cap = l->cap / 8 > 1024 ? l->cap / 8 : 1024;
+    const size_t cap = l->cap / 8 > 64 ? l->cap / 8 : 64;
     l->mcand = clCreateBuffer(h->ctx, CL_MEM_READ_WRITE, cap * 8, NULL, &e);
     l->mcand_cap = e == CL_SUCCESS ? cap : 0;
     return e;
