@@ -14,8 +14,11 @@
 #                                       lists the devices, runs the OpenCL
 #                                       unit tests and cli_opencl on them,
 #                                       then the kernels-only bench and timed
-#                                       scans of a generated archive, each
-#                                       report compared with the CPU table's.
+#                                       scans of a generated archive, without
+#                                       and with a lexicon of 2,000 patterns
+#                                       drawn from it (bench/gen_lexicon.py),
+#                                       each report compared with the CPU
+#                                       table's.
 #                                       Logs go to OUT ($OUT, else ./gpu-out);
 #                                       the summary is OUT/summary.txt.
 #
@@ -99,28 +102,41 @@ run() {
     "$b/gen_corpus" --size "$size" --seed 1 --out "$tmp/g.tar" || { note "gen_corpus failed"; exit 1; }
     tar -xf "$tmp/g.tar" -C "$tmp/docs"
     note "archive: $(stat -c %s "$tmp/g.tar") bytes (gen_corpus --size $size --seed 1)"
-    timeout 300 "$b/rs_opencl_bench" --device "${dev#opencl:}" --runs 3 --window "$win" --threads "$(nproc)" "$tmp/docs" \
-        > "$out/opencl_bench.txt" 2>&1
+    # a lexicon drawn from the first 300 documents: words, phrases, globs
+    mkdir -p "$tmp/some"
+    find "$tmp/docs" -type f | sort | head -300 | while read -r f; do cp "$f" "$tmp/some/"; done
+    python3 "$src/bench/gen_lexicon.py" "$tmp/some" 2000 3 "$tmp/lex" 0.2 > "$out/lexicon.txt" 2>&1
+    note "lexicon: $(tail -1 "$out/lexicon.txt")"
+    local lexopt=()
+    [ -f "$tmp/lex-globs.tsv" ] && lexopt=(--lexicon "$tmp/lex-globs.tsv")
+    timeout 300 "$b/rs_opencl_bench" --device "${dev#opencl:}" --runs 3 --window "$win" --threads "$(nproc)" \
+        "${lexopt[@]}" "$tmp/docs" > "$out/opencl_bench.txt" 2>&1
     note "rs_opencl_bench --window $win: exit $?"
     grep -E 'input|tokens:|thread|kernels|end to end' "$out/opencl_bench.txt" | tee -a "$sum"
 
     local cpu
     cpu=$(awk '/\[auto\]/ {print $1}' "$out/devices.txt")
-    for v in "$cpu 0" "$dev 0" "$dev 1" "${dev}+cpu 1" "auto 1"; do
+    # backend, ROSTRUM_OPENCL_COUNT, lexicon (1: --topics), ROSTRUM_OPENCL_MATCH
+    for v in "$cpu 0 0 1" "$dev 0 0 1" "$dev 1 0 1" "${dev}+cpu 1 0 1" "auto 1 0 1" \
+             "$cpu 0 1 1" "$dev 1 1 0" "$dev 1 1 1" "${dev}+cpu 1 1 1"; do
         set -- $v
-        local name=${1//[:+]/_}-count$2
-        local t0 t1 rc
+        local name=${1//[:+]/_}-count$2-lex$3-match$4
+        local t0 t1 rc lx=()
+        if [ "$3" = 1 ]; then
+            [ -f "$tmp/lex-globs.tsv" ] || { note "scan --backend $1 with a lexicon: skipped, no lexicon (python3?)"; continue; }
+            lx=(--topics "$tmp/lex-globs.tsv")
+        fi
         t0=$(date +%s%N)
-        ROSTRUM_OPENCL_COUNT=$2 "$b/rostrum" scan "$tmp/g.tar" --backend "$1" --json "$tmp/$name.json" --quiet \
-            2> "$tmp/err"
+        ROSTRUM_OPENCL_COUNT=$2 ROSTRUM_OPENCL_MATCH=$4 "$b/rostrum" scan "$tmp/g.tar" "${lx[@]}" --backend "$1" \
+            --json "$tmp/$name.json" --quiet 2> "$tmp/err"
         rc=$?
         t1=$(date +%s%N)
         echo "$(( (t1 - t0) / 1000000 )) ms wall" > "$out/time.txt"
         grep -v '^  "run": ' "$tmp/$name.json" > "$tmp/$name.norun" 2> /dev/null
         local same=same
-        [ "$1 $2" = "$cpu 0" ] && cp "$tmp/$name.norun" "$tmp/ref.norun"
-        cmp -s "$tmp/$name.norun" "$tmp/ref.norun" || same=DIFFERS
-        note "scan --backend $1, ROSTRUM_OPENCL_COUNT=$2: exit $rc, $(cat "$out/time.txt"), report $same; $(grep -o '"backend": "[^"]*"' "$tmp/$name.json"); $(grep -o '"device": {[^}]*}' "$tmp/$name.json"); $(head -c 300 "$tmp/err")"
+        [ "$1 $2" = "$cpu 0" ] && cp "$tmp/$name.norun" "$tmp/ref$3.norun"
+        cmp -s "$tmp/$name.norun" "$tmp/ref$3.norun" || same=DIFFERS
+        note "scan --backend $1, ROSTRUM_OPENCL_COUNT=$2, lexicon $3, ROSTRUM_OPENCL_MATCH=$4: exit $rc, $(cat "$out/time.txt"), report $same; $(grep -o '"backend": "[^"]*"' "$tmp/$name.json"); $(grep -o '"device": {[^}]*}' "$tmp/$name.json"); $(head -c 300 "$tmp/err")"
     done
 }
 
