@@ -815,6 +815,18 @@ int rs_opencl_compiled(void)
     return 1;
 }
 
+/* An on/off option of rs_opencl_opts_t: opt 1 on, -1 off, 0 the
+ * environment variable env ("1" or "0"), else dflt. */
+static int rs_cl_switch(int opt, const char *env, int dflt)
+{
+    const char *v = getenv(env);
+    if (opt)
+        return opt > 0;
+    if (v && (strcmp(v, "0") == 0 || strcmp(v, "1") == 0))
+        return v[0] == '1';
+    return dflt;
+}
+
 rs_opencl_t *rs_opencl_open(unsigned pi, unsigned di, const rs_opencl_opts_t *o, rs_error_t *err)
 {
     cl_platform_id *plats = NULL;
@@ -866,27 +878,10 @@ rs_opencl_t *rs_opencl_open(unsigned pi, unsigned di, const rs_opencl_opts_t *o,
     }
     rs_cl_describe(plat, dev, pi, di, &h->info);
     h->near = rs_cl_near(dev, h->info.near, sizeof h->info.near);
-    const char *te = getenv("ROSTRUM_OPENCL_TERMS");
-    if (o && o->terms)
-        h->terms = o->terms > 0;
-    else if (te && (strcmp(te, "0") == 0 || strcmp(te, "1") == 0))
-        h->terms = te[0] == '1';
-    else
-        h->terms = strcmp(h->info.type, "cpu") != 0;
-    const char *ce = getenv("ROSTRUM_OPENCL_COUNT");
-    if (o && o->count)
-        h->count = o->count > 0;
-    else if (ce && (strcmp(ce, "0") == 0 || strcmp(ce, "1") == 0))
-        h->count = ce[0] == '1';
-    else
-        h->count = strcmp(h->info.type, "cpu") != 0;
-    const char *me = getenv("ROSTRUM_OPENCL_MATCH");
-    if (o && o->match)
-        h->match = o->match > 0;
-    else if (me && (strcmp(me, "0") == 0 || strcmp(me, "1") == 0))
-        h->match = me[0] == '1';
-    else
-        h->match = 1;
+    const int not_cpu = strcmp(h->info.type, "cpu") != 0;
+    h->terms = rs_cl_switch(o ? o->terms : 0, "ROSTRUM_OPENCL_TERMS", not_cpu);
+    h->count = rs_cl_switch(o ? o->count : 0, "ROSTRUM_OPENCL_COUNT", not_cpu);
+    h->match = rs_cl_switch(o ? o->match : 0, "ROSTRUM_OPENCL_MATCH", 1);
 
     const cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)plat, 0};
     cl_int e;
