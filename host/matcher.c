@@ -394,17 +394,6 @@ static __attribute__((noinline)) void rs_match_at(const rs_matcher_t *m, rs_matc
     rs_emit(s, abs_base + i, hit, ctx);
 }
 
-uint32_t rs_matcher_walk_class(const rs_matcher_t *m, uint32_t pi)
-{
-    const rs_mword_t *w = &m->words[m->pat[pi].word0];
-    if (!w->glob)
-        return 0;
-    uint32_t g = 0;
-    while (g < m->nglob_lens && m->glob_lens[g] != w->len)
-        g++;
-    return 1 + g;
-}
-
 int rs_matcher_take(const rs_matcher_t *m, rs_match_state_t *s, const rs_count_hit_t *found, size_t n, uint64_t at,
                     rs_hit_fn hit, void *ctx)
 {

@@ -113,8 +113,4 @@ void rs_matcher_run(const rs_matcher_t *m, rs_match_state_t *s, const rs_tokens_
 int rs_matcher_take(const rs_matcher_t *m, rs_match_state_t *s, const rs_count_hit_t *found, size_t n, uint64_t at,
                     rs_hit_fn hit, void *ctx);
 
-/* Which of those chains pattern pi is on: 0 for the exact first word's,
- * 1 + g for the glob prefixes of length m->glob_lens[g]. */
-uint32_t rs_matcher_walk_class(const rs_matcher_t *m, uint32_t pi);
-
 #endif
