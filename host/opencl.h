@@ -195,7 +195,7 @@ void rs_opencl_tokenize_spans(rs_opencl_t *h, const rs_span_t *spans, size_t n, 
  * rs_opencl_tokenize_spans gives them, without term numbers; tok is as it
  * was when 0 is returned). Returns 0
  * (nothing counted: the caller tokenizes the spans) when the handle does
- * not count, the batch is under min_device_bytes, the lanes are busy in
+ * not count, the batch is empty or under min_device_bytes, the lanes are busy in
  * hybrid mode, or on a fault (which marks the handle failed, with a
  * warning). Thread-safe. */
 int rs_opencl_count_spans(rs_opencl_t *h, const rs_span_t *spans, const uint32_t *doc, size_t n, rs_counts_t *out,
