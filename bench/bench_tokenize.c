@@ -361,13 +361,14 @@ static uint64_t pass_count(const rs_kernels_t *k, const bench_input_t *in, bench
         k->tokenize(in->v[i].data, in->v[i].len, &o->t);
         for (size_t j = 0; j < o->t.n; j++) {
             const rs_token_t *tk = &o->t.tok[j];
-            /* the prefetches of host/scan.c's rs_win_consume (RS_PREFETCH_AHEAD 16), so
+            /* the prefetches of host/scan.c's rs_win_consume (RS_PREFETCH_AHEAD 32), so
              * that this row times the dictionary as a scan uses it */
+            if (j + 32 < o->t.n)
+                rs_dict_prefetch(&o->dict, o->t.tok[j + 32].hash);
             if (j + 16 < o->t.n)
-                rs_dict_prefetch(&o->dict, o->t.tok[j + 16].hash);
-            if (j + 8 < o->t.n)
-                rs_dict_prefetch_rec(&o->dict, o->t.tok[j + 8].hash);
-            const int64_t id = rs_dict_put(&o->dict, o->t.fold + tk->off, tk->len, tk->hash, NULL);
+                rs_dict_prefetch_rec(&o->dict, o->t.tok[j + 16].hash);
+            const int64_t id = rs_dict_put_in(&o->dict, o->t.fold + tk->off, tk->len, tk->hash,
+                                                o->t.fold + o->t.fold_cap, NULL);
             if (id < 0)
                 die("out of memory", NULL);
             (*(uint64_t *)rs_dict_val(&o->dict, (size_t)id))++;

@@ -1718,7 +1718,8 @@ static rs_err_e rs_pretokenize(rs_env_t *e)
 static rs_tokens_t rs_seg_view(const rs_env_t *e, size_t s)
 {
     return (rs_tokens_t){.tok = e->tok + e->seg_tok[s], .n = e->seg_tok[s + 1] - e->seg_tok[s],
-                         .fold = e->fold + e->seg_fold[s], .fold_len = e->seg_fold[s + 1] - e->seg_fold[s]};
+                         .fold = e->fold + e->seg_fold[s], .fold_len = e->seg_fold[s + 1] - e->seg_fold[s],
+                         .fold_cap = e->fold_cap - e->seg_fold[s]};
 }
 
 static rs_err_e rs_pass_match(rs_env_t *e, int full, rs_bench_sum_t *sum)
@@ -1737,7 +1738,7 @@ static rs_err_e rs_pass_match(rs_env_t *e, int full, rs_bench_sum_t *sum)
 }
 
 /* How far ahead count lookups are prefetched, as host/scan.c does. */
-#define RS_BENCH_AHEAD 16
+#define RS_BENCH_AHEAD 32
 
 static void rs_keep_last(rs_env_t *e, rs_stats_t *st, int full)
 {
@@ -1771,7 +1772,7 @@ static rs_err_e rs_pass_count(rs_env_t *e, int full, rs_bench_sum_t *sum)
                 rs_dict_prefetch(&st.terms, w.tok[i + RS_BENCH_AHEAD].hash);
             if (i + RS_BENCH_AHEAD / 2 < w.n)
                 rs_dict_prefetch_rec(&st.terms, w.tok[i + RS_BENCH_AHEAD / 2].hash);
-            const int64_t id = rs_dict_put(&st.terms, w.fold + k->off, k->len, k->hash, NULL);
+            const int64_t id = rs_dict_put_in(&st.terms, w.fold + k->off, k->len, k->hash, w.fold + w.fold_cap, NULL);
             if (id < 0) {
                 rs_stats_free(&st);
                 return RS_ERR_NOMEM;

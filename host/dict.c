@@ -78,9 +78,14 @@ static int rs_dict_grow(rs_dict_t *d, size_t key_len)
         const size_t cap = d->cap ? d->cap * 2 : 64;
         if (cap >= UINT32_MAX)
             return -1;
-        uint8_t *rec = realloc(d->rec, cap * d->stride);
+        /* 64-byte aligned (C11 has no aligned realloc: copied) */
+        const size_t bytes = (cap * d->stride + 63) & ~(size_t)63;
+        uint8_t *rec = aligned_alloc(64, bytes);
         if (!rec)
             return -1;
+        if (d->n)
+            memcpy(rec, d->rec, d->n * d->stride);
+        free(d->rec);
         d->rec = rec;
         d->cap = cap;
     }
@@ -119,6 +124,7 @@ int64_t rs_dict_insert(rs_dict_t *d, const void *key, size_t len, uint64_t hash,
     r->key_len = (uint32_t)len;
     r->pad_ = 0;
     r->head = rs_dict_head(key, len);
+    r->tail = rs_dict_tail(key, len);
     if (len)
         memcpy(d->arena + d->arena_len, key, len);
     d->arena[d->arena_len + len] = '\0';

@@ -6,13 +6,14 @@
  * id can stand for its key elsewhere (a bigram is a pair of term ids). Keys
  * are copied into an arena the dict owns (NUL-terminated, for reports).
  * Each entry is one record: a header (hash, key offset and length, the
- * first 8 key bytes) followed by its vsize-byte value, zeroed on insertion,
- * so a lookup that hits touches one index slot and one record (plus the
- * arena only for keys longer than 8 bytes). The index is open addressing
- * with linear probing; each slot keeps 32 bits of the hash beside the id,
- * so probing past other keys reads no record. A key is compared by its
- * length and head, then (keys of 9 to 16 bytes) one word of the arena at
- * its end, and only longer keys with memcmp. Lookups are inline (a hit,
+ * first 16 key bytes) followed by its vsize-byte value, zeroed on
+ * insertion; records are 64-byte aligned, so a term's (40 + 24 bytes) is
+ * one cache line, and a lookup that hits touches one index slot and one
+ * record (plus the arena only for keys longer than 16 bytes). The index is
+ * open addressing with linear probing; each slot keeps 32 bits of the hash
+ * beside the id, so probing past other keys reads no record. A key is
+ * compared by its length and its first 16 bytes (two words), and only
+ * longer keys with memcmp. Lookups are inline (a hit,
  * the common case of counting, makes no call); inserting is not. Not
  * thread-safe: each worker owns its dicts, and merging is done by one
  * thread (stats.c).
@@ -30,6 +31,7 @@ typedef struct rs_dict_rec {
     uint32_t key_len;
     uint32_t pad_;
     uint64_t head; /* the first 8 key bytes, zero-padded */
+    uint64_t tail; /* the next 8 (bytes 8 to 15), zero-padded; 0 up to 8 */
 } rs_dict_rec_t;
 
 typedef struct rs_dict {
@@ -127,24 +129,46 @@ static inline uint64_t rs_dict_head(const void *key, size_t len)
     return len ? p[0] : 0;
 }
 
-/* Whether the key of r, whose head and length are those of key, is key:
- * the bytes after the head, in one overlapping word up to 16 bytes. */
-static inline int rs_dict_rest_eq(const rs_dict_t *d, const rs_dict_rec_t *r, const void *key, size_t len)
+/* Key bytes 8 to 15 as a little-endian word, zero above them; 0 when len
+ * <= 8. */
+static inline uint64_t rs_dict_tail(const void *key, size_t len)
 {
-    if (len <= 8)
-        return 1;
-    const uint8_t *k = (const uint8_t *)d->arena + r->key_off, *q = (const uint8_t *)key;
-    if (len <= 16)
-        return rs_dict_le64(k + len - 8) == rs_dict_le64(q + len - 8);
-    return memcmp(k + 8, q + 8, len - 8) == 0;
+    return len > 8 ? rs_dict_head((const uint8_t *)key + 8, len < 16 ? len - 8 : 8) : 0;
 }
 
-/* Id of key, or -1 when absent. */
-static inline int64_t rs_dict_get(const rs_dict_t *d, const void *key, size_t len, uint64_t hash)
+/* rs_dict_head of a key followed by at least 8 - len readable bytes (key +
+ * 8 <= end), as in a token buffer with slack after its last token: one
+ * load, masked, with no branch on the length (token lengths are random,
+ * and rs_dict_head's branches on them were mispredicted about every other
+ * token). Otherwise rs_dict_head. */
+static inline uint64_t rs_dict_head_in(const void *key, size_t len, const void *end)
+{
+    const uint8_t *p = (const uint8_t *)key;
+    if ((const uint8_t *)end - p < 8) /* signed: end may lie before p */
+        return rs_dict_head(key, len);
+    const uint64_t keep = len >= 8 ? ~0ULL : ~(~0ULL << (8 * (len & 7)));
+    return rs_dict_le64(p) & keep;
+}
+
+/* rs_dict_tail the same way, for a key with 16 bytes readable (key + 16 <=
+ * end). Otherwise rs_dict_tail. */
+static inline uint64_t rs_dict_tail_in(const void *key, size_t len, const void *end)
+{
+    const uint8_t *p = (const uint8_t *)key;
+    if ((const uint8_t *)end - p < 16) /* signed: end may lie before p */
+        return rs_dict_tail(key, len);
+    const uint64_t part = len > 8 ? ~(~0ULL << (8 * (len & 7))) : 0;
+    const uint64_t keep = len >= 16 ? ~0ULL : part;
+    return rs_dict_le64(p + 8) & keep;
+}
+
+/* rs_dict_get with the key's first 16 bytes given (rs_dict_head and
+ * rs_dict_tail, or their _in forms). */
+static inline int64_t rs_dict_find(const rs_dict_t *d, const void *key, size_t len, uint64_t hash, uint64_t head,
+                                   uint64_t tail)
 {
     if (!d->index)
         return -1;
-    const uint64_t head = rs_dict_head(key, len);
     for (size_t s = hash & d->mask;; s = (s + 1) & d->mask) {
         const uint64_t slot = d->index[s];
         if (!slot)
@@ -154,9 +178,22 @@ static inline int64_t rs_dict_get(const rs_dict_t *d, const void *key, size_t le
         const size_t id = (size_t)(slot & 0xFFFFFFFFull) - 1;
         const rs_dict_rec_t *r = rs_dict_rec(d, id);
         /* the hash need not be compared: equal keys have equal hashes */
-        if (r->head == head && r->key_len == len && rs_dict_rest_eq(d, r, key, len))
+        if (((r->head ^ head) | (r->tail ^ tail) | (r->key_len ^ len)) == 0
+            && (len <= 16 || memcmp(d->arena + r->key_off + 16, (const uint8_t *)key + 16, len - 16) == 0))
             return (int64_t)id;
     }
+}
+
+/* Id of key, or -1 when absent. */
+static inline int64_t rs_dict_get(const rs_dict_t *d, const void *key, size_t len, uint64_t hash)
+{
+    return rs_dict_find(d, key, len, hash, rs_dict_head(key, len), rs_dict_tail(key, len));
+}
+
+/* The same for a key with readable bytes up to end (rs_dict_head_in). */
+static inline int64_t rs_dict_get_in(const rs_dict_t *d, const void *key, size_t len, uint64_t hash, const void *end)
+{
+    return rs_dict_find(d, key, len, hash, rs_dict_head_in(key, len, end), rs_dict_tail_in(key, len, end));
 }
 
 /* rs_dict_put for a key that is absent: its out-of-line part. */
@@ -168,6 +205,20 @@ int64_t rs_dict_insert(rs_dict_t *d, const void *key, size_t len, uint64_t hash,
 static inline int64_t rs_dict_put(rs_dict_t *d, const void *key, size_t len, uint64_t hash, int *created)
 {
     const int64_t found = rs_dict_get(d, key, len, hash);
+    if (found >= 0) {
+        if (created)
+            *created = 0;
+        return found;
+    }
+    return rs_dict_insert(d, key, len, hash, created);
+}
+
+/* rs_dict_put for a key with readable bytes up to end (rs_dict_head_in):
+ * for tokens in a buffer of known capacity, the counting loops. */
+static inline int64_t rs_dict_put_in(rs_dict_t *d, const void *key, size_t len, uint64_t hash, const void *end,
+                                     int *created)
+{
+    const int64_t found = rs_dict_get_in(d, key, len, hash, end);
     if (found >= 0) {
         if (created)
             *created = 0;

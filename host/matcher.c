@@ -374,7 +374,7 @@ static __attribute__((noinline)) void rs_match_at(const rs_matcher_t *m, rs_matc
     const uint8_t *bytes = t->fold + k->off;
     s->ntouched = 0;
     if (rs_fbit_test(m, rs_fbit_exact(m, k->hash))) {
-        const int64_t id = rs_dict_get(&m->first_exact, bytes, k->len, k->hash);
+        const int64_t id = rs_dict_get_in(&m->first_exact, bytes, k->len, k->hash, t->fold + t->fold_cap);
         if (id >= 0)
             rs_try_chain(m, s, t, i, *(const uint32_t *)rs_dict_val(&m->first_exact, (size_t)id));
     }
@@ -385,8 +385,8 @@ static __attribute__((noinline)) void rs_match_at(const rs_matcher_t *m, rs_matc
             /* no prefix of this length starts with these bytes: no hash */
             if (!rs_fbit_test(m, rs_fbit_glob(m, kk == 4 ? w4 : w4 & ((1u << (8 * kk)) - 1), 8 + gl)))
                 continue;
-            const int64_t id =
-                rs_dict_get(&m->first_glob, bytes, gl, gl == k->len ? k->hash : rs_hash64(bytes, gl));
+            const int64_t id = rs_dict_get_in(&m->first_glob, bytes, gl, gl == k->len ? k->hash : rs_hash64(bytes, gl),
+                                              t->fold + t->fold_cap);
             if (id >= 0)
                 rs_try_chain(m, s, t, i, *(const uint32_t *)rs_dict_val(&m->first_glob, (size_t)id));
         }

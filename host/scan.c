@@ -116,7 +116,7 @@ typedef struct rs_seg_run {
 
 /* How far ahead term lookups are prefetched: index slots at this
  * distance, records at half of it. */
-#define RS_PREFETCH_AHEAD 16
+#define RS_PREFETCH_AHEAD 32
 
 static rs_err_e rs_scratch_reserve(rs_scanner_t *sc, size_t n)
 {
@@ -160,7 +160,7 @@ static rs_err_e rs_win_consume(rs_seg_run_t *r, rs_tokens_t *w, size_t upto)
                 tmap[w->term[i]] = id;
             }
         } else {
-            id = rs_dict_put(&st->terms, w->fold + k->off, k->len, k->hash, NULL);
+            id = rs_dict_put_in(&st->terms, w->fold + k->off, k->len, k->hash, w->fold + w->fold_cap, NULL);
         }
         if (id < 0)
             return RS_ERR_NOMEM;

@@ -2,7 +2,9 @@
  * test_dict.c - rs_dict_t (host/dict.h): keys of every length from 0 to 40
  * bytes at every alignment, keys that differ in one byte only (at each
  * position: the head, the word at the end of keys up to 16 bytes, the
- * memcmp of longer ones), dense ids across growth, and clearing.
+ * memcmp of longer ones), dense ids across growth, and clearing; the
+ * readable-end forms (rs_dict_head_in, rs_dict_get_in, rs_dict_put_in)
+ * against the plain ones, with other bytes after the key and every end.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -71,6 +73,52 @@ Test(dict, keys_that_differ_in_one_byte_at_every_length_and_alignment)
             cr_expect_eq(rs_dict_get(&d, k, len, rs_hash64(k, len)), -1, "length %zu, byte %zu changed", len, pos);
         }
     }
+    rs_dict_free(&d);
+}
+
+/* The _in forms read up to 16 bytes from the key whatever its length when
+ * that many are readable: they must give what the plain forms give, with
+ * any bytes after the key, and fall back when the end is near (or before
+ * the key: a token view with no capacity). Records are 64-byte aligned. */
+Test(dict, readable_end_forms_equal_the_plain_ones)
+{
+    enum { MAXLEN = 40, PER = 12 };
+    rs_dict_t d;
+    rs_dict_init(&d, 24); /* a term's value: 40 + 24 bytes a record */
+    uint8_t buf[MAXLEN + 64];
+    size_t n = 0;
+    for (size_t len = 0; len <= MAXLEN; len++)
+        for (size_t i = 0; i < (len ? PER : 1); i++, n++) {
+            uint8_t *k = buf + (i % 8);
+            memset(buf, (int)(0x80 + i), sizeof buf); /* other bytes after the key */
+            make_key(k, len, i);
+            const uint8_t *end = k + len + (i % 20); /* 0 to 19 bytes readable after */
+            cr_assert_eq(rs_dict_head_in(k, len, end), rs_dict_head(k, len), "length %zu, %zu after", len, i % 20);
+            cr_assert_eq(rs_dict_tail_in(k, len, end), rs_dict_tail(k, len), "length %zu, %zu after", len, i % 20);
+            cr_assert_eq(rs_dict_put_in(&d, k, len, rs_hash64(k, len), i % 3 ? end : buf, NULL), (int64_t)n,
+                         "length %zu key %zu", len, i);
+        }
+    cr_assert_eq((uintptr_t)d.rec % 64, 0);
+    cr_assert_eq(d.stride, 64);
+    for (size_t len = 0, id = 0; len <= MAXLEN; len++)
+        for (size_t i = 0; i < (len ? PER : 1); i++, id++) {
+            uint8_t *k = buf + 8 + (i % 7);
+            memset(buf, (int)('k' + 1 + i), sizeof buf); /* after the key: bytes of other keys */
+            make_key(k, len, i);
+            const uint64_t h = rs_hash64(k, len);
+            cr_assert_eq(rs_dict_get_in(&d, k, len, h, buf + sizeof buf), (int64_t)id, "length %zu key %zu", len, i);
+            int created = -1;
+            cr_assert_eq(rs_dict_put_in(&d, k, len, h, k + len, &created), (int64_t)id);
+            cr_assert_eq(created, 0);
+            if (len) { /* one byte changed, or one byte shorter: absent */
+                k[len - 1] ^= 0x40;
+                cr_expect_eq(rs_dict_get_in(&d, k, len, rs_hash64(k, len), buf + sizeof buf), -1);
+                k[len - 1] ^= 0x40;
+                const uint64_t h1 = rs_hash64(k, len - 1); /* the key's first len - 1 bytes */
+                cr_expect_eq(rs_dict_get_in(&d, k, len - 1, h1, buf + sizeof buf), rs_dict_get(&d, k, len - 1, h1),
+                             "length %zu key %zu, one byte shorter", len, i);
+            }
+        }
     rs_dict_free(&d);
 }
 
