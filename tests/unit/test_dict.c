@@ -140,6 +140,57 @@ Test(dict, keys_sharing_a_hash_are_told_apart)
     rs_dict_free(&d);
 }
 
+/* Every key under one hash, so that each lookup compares bytes with the
+ * keys before it in the probe: keys of 0 to 40 bytes that differ from
+ * others of their length in one byte, at each position (the head, the
+ * tail, the arena's rest), found as themselves, in both forms; a byte
+ * changed anywhere, absent. */
+Test(dict, one_hash_keys_are_told_apart_by_every_byte)
+{
+    enum { MAXLEN = 40 };
+    rs_dict_t d;
+    rs_dict_init(&d, 8);
+    uint8_t k[MAXLEN + 16];
+    const uint64_t h = 7;
+    int64_t next = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t len = 0; len <= MAXLEN; len++)
+            for (size_t pos = 0; pos <= len; pos++) { /* pos == len: the key of all 'k' */
+                memset(k, 'k', sizeof k);
+                if (pos < len)
+                    k[pos] = 'm';
+                memset(k + len, pass ? 'm' : 'k', sizeof k - len); /* what follows must not count */
+                if (pass == 0) {
+                    cr_assert_eq(rs_dict_put(&d, k, len, h, NULL), next, "length %zu, byte %zu", len, pos);
+                    next++;
+                    continue;
+                }
+                const int64_t id = rs_dict_get(&d, k, len, h);
+                cr_assert_geq(id, 0, "length %zu, byte %zu", len, pos);
+                cr_assert_eq(rs_dict_get_in(&d, k, len, h, k + sizeof k), id, "length %zu, byte %zu", len, pos);
+                size_t kl;
+                const char *s = rs_dict_key(&d, (size_t)id, &kl);
+                cr_assert(kl == len && memcmp(s, k, len) == 0, "length %zu, byte %zu: another key", len, pos);
+                if (pos < len) {
+                    k[pos] = 'j';
+                    cr_assert_eq(rs_dict_get(&d, k, len, h), -1, "length %zu, byte %zu changed", len, pos);
+                    cr_assert_eq(rs_dict_get_in(&d, k, len, h, k + sizeof k), -1, "length %zu, byte %zu changed",
+                                 len, pos);
+                }
+            }
+    /* keys of zero bytes: their words are all 0, only their lengths differ
+     * (the empty key is in already) */
+    static const uint8_t zeros[MAXLEN + 16];
+    for (size_t len = 1; len <= MAXLEN; len++)
+        cr_assert_eq(rs_dict_put(&d, zeros, len, h, NULL), next + (int64_t)len - 1, "%zu zero bytes", len);
+    for (size_t len = 1; len <= MAXLEN; len++) {
+        const int64_t id = next + (int64_t)len - 1;
+        cr_assert_eq(rs_dict_get(&d, zeros, len, h), id, "%zu zero bytes", len);
+        cr_assert_eq(rs_dict_get_in(&d, zeros, len, h, zeros + sizeof zeros), id, "%zu zero bytes", len);
+    }
+    rs_dict_free(&d);
+}
+
 Test(dict, ids_stay_across_growth_and_clear_empties)
 {
     rs_dict_t d;
