@@ -13,7 +13,7 @@ pkgs=(
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd  # OpenCL loader, headers, CPU device
   libopenmpi-dev openmpi-bin                      # MPI mode
   libcriterion-dev unicode-data libicu-dev        # tests: Criterion, WordBreakTest.txt, ICU check
-  gcc-aarch64-linux-gnu qemu-user                 # tests: the NEON kernels, cross-compiled and emulated
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # tests: the NEON kernels, cross-compiled and emulated
   python3 zstd tar                                # test drivers; the corpus archive
 )
 missing=()
