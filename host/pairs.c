@@ -265,20 +265,67 @@ static inline uint64_t rs_batch_hash(uint64_t key, unsigned part)
 /* How far ahead a flush prefetches the slot of a key. */
 #define RS_BATCH_AHEAD 16
 
+/* The first slots of k[from..n) in q at its size now, into s. */
+static void rs_batch_slots(const rs_pairs_part_t *q, const uint64_t *k, uint32_t *s, size_t from, size_t n)
+{
+    for (size_t i = from; i < n; i++)
+        s[i] = (uint32_t)rs_pairs_slot_of(q, rs_pairs_hash(k[i]));
+}
+
+/* A bucket holds the keys of one part: its slots are found once for all
+ * of them (the part's size, and so the slots, change only when the part
+ * grows, in rs_part_add), and each key is counted by the probe of
+ * rs_pairs_part_add_fast from its slot, in the bucket's order, so that the
+ * table ends slot for slot as rs_pairs_add would leave it. */
 int rs_pairs_batch_flush_part(rs_pairs_batch_t *b, unsigned part)
 {
     const uint64_t *const k = b->key + (size_t)part * RS_PAIRS_BATCH;
     const size_t n = b->fill[part];
     rs_pairs_t *const p = b->to;
-    int r = 0;
+    rs_pairs_part_t *const q = &p->part[part];
+    uint32_t s[RS_PAIRS_BATCH];
     b->fill[part] = 0;
     b->n -= n;
-    for (size_t i = 0; i < n && r == 0; i++) {
-        if (i + RS_BATCH_AHEAD < n)
-            rs_pairs_prefetch(p, rs_batch_hash(k[i + RS_BATCH_AHEAD], part));
-        r = rs_pairs_add(p, k[i], rs_batch_hash(k[i], part), 1);
+    if (q->cap)
+        rs_batch_slots(q, k, s, 0, n);
+    for (size_t i = 0; i < n; i++) {
+        if (q->cap) {
+            if (i + RS_BATCH_AHEAD < n)
+                __builtin_prefetch(&q->slot[s[i + RS_BATCH_AHEAD]]);
+            rs_pairs_slot_t *e = &q->slot[s[i]], *const end = q->slot + q->cap;
+            for (;;) {
+                uint64_t v; /* lo and hi in one compare, as in rs_pairs_probe */
+                memcpy(&v, e, sizeof v);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+                v = v << 32 | v >> 32;
+#endif
+                if (!e->count || v == k[i])
+                    break;
+                if (++e == end)
+                    e = q->slot;
+            }
+            if (e->count && e->count < RS_PAIRS_BIG - 1) {
+                e->count++;
+                continue;
+            }
+            if (!e->count && rs_pairs_room(q)) {
+                e->lo = (uint32_t)k[i];
+                e->hi = (uint32_t)(k[i] >> 32);
+                e->count = 1;
+                q->n++;
+                p->n++;
+                continue;
+            }
+        }
+        const uint32_t cap = q->cap;
+        const int r = rs_part_add(q, k[i], rs_batch_hash(k[i], part), 1);
+        if (r < 0)
+            return -1;
+        p->n += (size_t)r;
+        if (q->cap != cap) /* grown: the slots of the keys left move */
+            rs_batch_slots(q, k, s, i + 1, n);
     }
-    return r;
+    return 0;
 }
 
 int rs_pairs_batch_flush(rs_pairs_batch_t *b)
