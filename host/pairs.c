@@ -274,8 +274,8 @@ static void rs_batch_slots(const rs_pairs_part_t *q, const uint64_t *k, uint32_t
 
 /* A bucket holds the keys of one part: its slots are found once for all
  * of them (the part's size, and so the slots, change only when the part
- * grows, in rs_part_add), and each key is counted by the probe of
- * rs_pairs_part_add_fast from its slot, in the bucket's order, so that the
+ * grows, in rs_part_add), and each key is counted by
+ * rs_pairs_part_add_at from its slot, in the bucket's order, so that the
  * table ends slot for slot as rs_pairs_add would leave it. */
 int rs_pairs_batch_flush_part(rs_pairs_batch_t *b, unsigned part)
 {
@@ -292,28 +292,9 @@ int rs_pairs_batch_flush_part(rs_pairs_batch_t *b, unsigned part)
         if (q->cap) {
             if (i + RS_BATCH_AHEAD < n)
                 __builtin_prefetch(&q->slot[s[i + RS_BATCH_AHEAD]]);
-            rs_pairs_slot_t *e = &q->slot[s[i]], *const end = q->slot + q->cap;
-            for (;;) {
-                uint64_t v; /* lo and hi in one compare, as in rs_pairs_probe */
-                memcpy(&v, e, sizeof v);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-                v = v << 32 | v >> 32;
-#endif
-                if (!e->count || v == k[i])
-                    break;
-                if (++e == end)
-                    e = q->slot;
-            }
-            if (e->count && e->count < RS_PAIRS_BIG - 1) {
-                e->count++;
-                continue;
-            }
-            if (!e->count && rs_pairs_room(q)) {
-                e->lo = (uint32_t)k[i];
-                e->hi = (uint32_t)(k[i] >> 32);
-                e->count = 1;
-                q->n++;
-                p->n++;
+            const int r = rs_pairs_part_add_at(q, k[i], s[i], 1);
+            if (r < 2) {
+                p->n += (size_t)r;
                 continue;
             }
         }

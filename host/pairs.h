@@ -121,10 +121,10 @@ static inline size_t rs_pairs_slot_of(const rs_pairs_part_t *q, uint64_t hash)
 
 /* The slot of part q (q->cap > 0) that holds key, or else the empty slot
  * where a linear probe from its home ends (there always is one: a part is
- * at most 85% full). */
-static inline rs_pairs_slot_t *rs_pairs_probe(const rs_pairs_part_t *q, uint64_t key, uint64_t hash)
+ * at most 85% full). _at: from slot, the home (rs_pairs_slot_of). */
+static inline rs_pairs_slot_t *rs_pairs_probe_at(const rs_pairs_part_t *q, uint64_t key, size_t slot)
 {
-    rs_pairs_slot_t *e = &q->slot[rs_pairs_slot_of(q, hash)], *const end = q->slot + q->cap;
+    rs_pairs_slot_t *e = &q->slot[slot], *const end = q->slot + q->cap;
     for (;;) {
         uint64_t k; /* lo and hi in one compare */
         __builtin_memcpy(&k, e, sizeof k);
@@ -138,6 +138,11 @@ static inline rs_pairs_slot_t *rs_pairs_probe(const rs_pairs_part_t *q, uint64_t
     }
 }
 
+static inline rs_pairs_slot_t *rs_pairs_probe(const rs_pairs_part_t *q, uint64_t key, uint64_t hash)
+{
+    return rs_pairs_probe_at(q, key, rs_pairs_slot_of(q, hash));
+}
+
 /* Whether part q may take one more key without passing 85% full. */
 static inline int rs_pairs_room(const rs_pairs_part_t *q)
 {
@@ -148,11 +153,11 @@ static inline int rs_pairs_room(const rs_pairs_part_t *q)
  * to insert where there is room (one probe run, no call): 0 when n was
  * added to key's count, 1 when key was inserted with count n, 2 when
  * neither applies and rs_pairs_add_slow must (a part to grow, a count past
- * 32 bits, n = 0). */
-static inline int rs_pairs_part_add_fast(rs_pairs_part_t *q, uint64_t key, uint64_t hash, uint64_t n)
+ * 32 bits, n = 0). _at: from slot, key's first slot in q (q->cap > 0). */
+static inline int rs_pairs_part_add_at(rs_pairs_part_t *q, uint64_t key, size_t slot, uint64_t n)
 {
-    if (q->cap && n && n < RS_PAIRS_BIG) {
-        rs_pairs_slot_t *e = rs_pairs_probe(q, key, hash);
+    if (n && n < RS_PAIRS_BIG) {
+        rs_pairs_slot_t *e = rs_pairs_probe_at(q, key, slot);
         if (e->count) {
             if (e->count < RS_PAIRS_BIG && n < RS_PAIRS_BIG - e->count) {
                 e->count += (uint32_t)n;
@@ -167,6 +172,11 @@ static inline int rs_pairs_part_add_fast(rs_pairs_part_t *q, uint64_t key, uint6
         }
     }
     return 2;
+}
+
+static inline int rs_pairs_part_add_fast(rs_pairs_part_t *q, uint64_t key, uint64_t hash, uint64_t n)
+{
+    return q->cap ? rs_pairs_part_add_at(q, key, rs_pairs_slot_of(q, hash), n) : 2;
 }
 
 /* Adds n (> 0; 0 does nothing) to key's count, inserting it when absent.
