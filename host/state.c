@@ -80,8 +80,9 @@ RS_SAME_SIZE(rs_stats);
 
 /* --- streamed checksum -------------------------------------------------- */
 
-/* rs_hash64's mix applied to a stream: 8-byte little-endian words, the
- * last one zero-padded, the total length folded in at the end. Each step
+/* The word-at-a-time mix of the first rs_hash64 (format version 1)
+ * applied to a stream: 8-byte little-endian words, the last one
+ * zero-padded, the total length folded in at the end. Each step
  * is a bijection of the running value for a fixed word, and injective in
  * the word for a fixed running value, so any change confined to one 8-byte
  * word (a flipped bit or byte) always changes the result. */

@@ -39,8 +39,10 @@
 /* First 8 bytes of every state file (PNG-style: catches text-mode damage). */
 #define RS_STATE_MAGIC "\x89RSTATE\n"
 #define RS_STATE_MAGIC_LEN 8
-/* Layout version of the file; bumped when any field changes. */
-#define RS_STATE_FORMAT 1
+/* Layout version of the file; bumped when any field changes. 2: rs_hash64
+ * (the header checksum, the lexicon digests) became the 16-byte-chunk hash
+ * of kernels/hash.h. */
+#define RS_STATE_FORMAT 2
 /* Revision of the tokenization contract (kernels.h, docs/tokens.md): bump
  * it whenever a change could make the same text give different terms, so
  * that states from before and after are never merged. */

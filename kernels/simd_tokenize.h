@@ -20,8 +20,9 @@
  * of ones in T, their starts and ends the bits of T ^ T<<1, taken in pairs
  * with bit scans (a token still open at the end of a window is carried to
  * the next). A token of at most 16 bytes is folded (A-Z + 32 with vector
- * compares and adds), copied with one 16-byte store and hashed (rs_hash64,
- * branch-free, from the two words of the register) in one pass.
+ * compares and adds), copied with one 16-byte store and hashed (rs_hash64's
+ * one chunk and last step, two multiplies, branch-free, from the two words
+ * of the register) in one pass.
  *
  * Some non-ASCII characters are "simple" and stay on this path: two-byte
  * letters of Latin-1, Latin Extended-A/B, IPA, Greek and Cyrillic (Word_Break
@@ -80,7 +81,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "hash.h"    /* rs_hash64, rs_hash_rotl, rs_hash_fmix */
+#include "hash.h"    /* rs_hash64, rs_hash_step, rs_hash_final, rs_hash_mum */
 #include "kernels.h" /* rs_tokens_t, rs_kernels_t */
 #include "unicode.h" /* rs_scalar_tokenize, rs_utf8_decode, rs_unicode_fold */
 
@@ -676,47 +677,40 @@ static inline size_t rs_simd_restart(const uint8_t *text, size_t len, size_t fro
     return len;
 }
 
-/* One round of rs_hash64 on the word w. */
-static inline uint64_t rs_simd_hround(uint64_t h, uint64_t w)
-{
-    return rs_hash_rotl(h ^ (w * RS_HASH_P2), 31) * RS_HASH_P1;
-}
-
-/* What rs_hash64 needs per length n = 0..16: the seed n * P1, the masks of
- * the bytes of each of the two words, and whether the second word counts. */
+/* What rs_hash64 needs per length n = 0..16: its seed n * P1 with K1
+ * (rs_hash_step) XORed in, and the masks of the bytes of each of the two
+ * words. */
 typedef struct rs_simd_hlen {
-    uint64_t seed, m0, m1, two;
+    uint64_t seed, m0, m1;
 } rs_simd_hlen_t;
 
 static const rs_simd_hlen_t rs_simd_hlen[17] = {
-    {0 * RS_HASH_P1, 0xFFULL, 0, 0},
-    {1 * RS_HASH_P1, 0xFFULL, 0, 0},
-    {2 * RS_HASH_P1, 0xFFFFULL, 0, 0},
-    {3 * RS_HASH_P1, 0xFFFFFFULL, 0, 0},
-    {4 * RS_HASH_P1, 0xFFFFFFFFULL, 0, 0},
-    {5 * RS_HASH_P1, 0xFFFFFFFFFFULL, 0, 0},
-    {6 * RS_HASH_P1, 0xFFFFFFFFFFFFULL, 0, 0},
-    {7 * RS_HASH_P1, 0xFFFFFFFFFFFFFFULL, 0, 0},
-    {8 * RS_HASH_P1, ~0ULL, 0, 0},
-    {9 * RS_HASH_P1, ~0ULL, 0xFFULL, ~0ULL},
-    {10 * RS_HASH_P1, ~0ULL, 0xFFFFULL, ~0ULL},
-    {11 * RS_HASH_P1, ~0ULL, 0xFFFFFFULL, ~0ULL},
-    {12 * RS_HASH_P1, ~0ULL, 0xFFFFFFFFULL, ~0ULL},
-    {13 * RS_HASH_P1, ~0ULL, 0xFFFFFFFFFFULL, ~0ULL},
-    {14 * RS_HASH_P1, ~0ULL, 0xFFFFFFFFFFFFULL, ~0ULL},
-    {15 * RS_HASH_P1, ~0ULL, 0xFFFFFFFFFFFFFFULL, ~0ULL},
-    {16 * RS_HASH_P1, ~0ULL, ~0ULL, ~0ULL},
+    {0 * RS_HASH_P1 ^ RS_HASH_K1, 0, 0},
+    {1 * RS_HASH_P1 ^ RS_HASH_K1, 0xFFULL, 0},
+    {2 * RS_HASH_P1 ^ RS_HASH_K1, 0xFFFFULL, 0},
+    {3 * RS_HASH_P1 ^ RS_HASH_K1, 0xFFFFFFULL, 0},
+    {4 * RS_HASH_P1 ^ RS_HASH_K1, 0xFFFFFFFFULL, 0},
+    {5 * RS_HASH_P1 ^ RS_HASH_K1, 0xFFFFFFFFFFULL, 0},
+    {6 * RS_HASH_P1 ^ RS_HASH_K1, 0xFFFFFFFFFFFFULL, 0},
+    {7 * RS_HASH_P1 ^ RS_HASH_K1, 0xFFFFFFFFFFFFFFULL, 0},
+    {8 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0},
+    {9 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0xFFULL},
+    {10 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0xFFFFULL},
+    {11 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0xFFFFFFULL},
+    {12 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0xFFFFFFFFULL},
+    {13 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0xFFFFFFFFFFULL},
+    {14 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0xFFFFFFFFFFFFULL},
+    {15 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0xFFFFFFFFFFFFFFULL},
+    {16 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, ~0ULL},
 };
 
-/* rs_hash64 of n bytes (1 <= n <= 16) whose first 8 are lo and next 8 hi
- * (bytes past n are masked off here). Branch-free: both rounds are
- * computed and the second kept only for n > 8. */
+/* rs_hash64 of n bytes (n <= 16) whose first 8 are lo and next 8 hi
+ * (bytes past n are masked off here): its one chunk, then the last step;
+ * no branch on n. */
 static inline uint64_t rs_simd_hash16(uint64_t lo, uint64_t hi, size_t n)
 {
     const rs_simd_hlen_t *k = &rs_simd_hlen[n];
-    const uint64_t h1 = rs_simd_hround(k->seed, lo & k->m0);
-    const uint64_t h2 = rs_simd_hround(h1, hi & k->m1);
-    return rs_hash_fmix(h1 ^ ((h1 ^ h2) & k->two));
+    return rs_hash_final(rs_hash_mum((lo & k->m0) ^ RS_HASH_K0, (hi & k->m1) ^ k->seed));
 }
 
 /* Append the token text[s..e) at tok, its folded bytes at fold + fl; return
@@ -786,16 +780,11 @@ static inline size_t rs_simd_emit_chunks(const uint8_t *text, size_t s, size_t n
         if (!ok)
             return 0;
         rs_v16_store(w + o, f);
-        if (r > 8) {
-            h = rs_simd_hround(h, rs_v16_lo(f));
-            h = rs_simd_hround(h, rs_v16_hi(f) & rs_simd_hlen[r - 8].m0);
-        } else {
-            h = rs_simd_hround(h, rs_v16_lo(f) & rs_simd_hlen[r].m0);
-        }
+        h = rs_hash_step(h, rs_v16_lo(f) & rs_simd_hlen[r].m0, rs_v16_hi(f) & rs_simd_hlen[r].m1);
     }
     tok->off = (uint32_t)fl;
     tok->len = (uint32_t)n;
-    tok->hash = rs_hash_fmix(h);
+    tok->hash = rs_hash_final(h);
     return fl + n;
 }
 

@@ -109,7 +109,10 @@
 
 /* rs_hash64 (kernels/hash.h). */
 #define RS_HASH_P1 0x9E3779B185EBCA87UL
-#define RS_HASH_P2 0xC2B2AE3D27D4EB4FUL
+#define RS_HASH_K0 0x7D81D544BB08D0FFUL
+#define RS_HASH_K1 0x5A486531020173E1UL
+#define RS_HASH_K2 0x3440B0841534F73BUL
+#define RS_HASH_K3 0x2C21A4B6C51A1991UL
 
 /* The uploaded tables. */
 typedef struct rs_cl_tables {
@@ -404,35 +407,27 @@ uint rs_cl_emit(const rs_cl_tables *t, __global const uchar *s, uint pos, uint e
     return k;
 }
 
-ulong rs_cl_rotl31(ulong x)
+/* rs_hash_mum (kernels/hash.h): the halves of the 128-bit product, XORed. */
+ulong rs_cl_mum(ulong a, ulong b)
 {
-    return (x << 31) | (x >> 33);
+    return (a * b) ^ mul_hi(a, b);
 }
 
-/* rs_hash64 of the n bytes at p (kernels/hash.h: little-endian words, the
- * last zero-padded, the length in the seed, MurmurHash3's finaliser). */
+/* rs_hash64 of the n bytes at p (kernels/hash.h: 16-byte chunks of two
+ * little-endian words, the last zero-padded, one zero chunk when n = 0;
+ * the length in the seed; a last multiply by a constant). */
 ulong rs_cl_hash(__global const uchar *p, uint n)
 {
     ulong h = (ulong)n * RS_HASH_P1;
     uint i = 0u;
-    for (; i + 8u <= n; i += 8u) {
-        const ulong w = (ulong)p[i] | ((ulong)p[i + 1u] << 8) | ((ulong)p[i + 2u] << 16) |
-                        ((ulong)p[i + 3u] << 24) | ((ulong)p[i + 4u] << 32) | ((ulong)p[i + 5u] << 40) |
-                        ((ulong)p[i + 6u] << 48) | ((ulong)p[i + 7u] << 56);
-        h = rs_cl_rotl31(h ^ (w * RS_HASH_P2)) * RS_HASH_P1;
-    }
-    if (i < n) {
-        ulong w = 0;
-        for (uint q = 0u; i + q < n; q++)
-            w |= (ulong)p[i + q] << (8u * q);
-        h = rs_cl_rotl31(h ^ (w * RS_HASH_P2)) * RS_HASH_P1;
-    }
-    h ^= h >> 33;
-    h *= 0xFF51AFD7ED558CCDUL;
-    h ^= h >> 33;
-    h *= 0xC4CEB9FE1A85EC53UL;
-    h ^= h >> 33;
-    return h;
+    do {
+        ulong w[2] = {0UL, 0UL};
+        for (uint q = 0u; q < 16u && i + q < n; q++)
+            w[q >> 3] |= (ulong)p[i + q] << (8u * (q & 7u));
+        h = rs_cl_mum(w[0] ^ RS_HASH_K0, w[1] ^ h ^ RS_HASH_K1);
+        i += 16u;
+    } while (i < n);
+    return rs_cl_mum(h ^ RS_HASH_K2, RS_HASH_K3);
 }
 
 /* Whether a sub-chunk may start at p (0 < p < len): rs_safe_cut's rule. */
