@@ -865,10 +865,11 @@ static inline void RS_FN(emit_pairs)(const uint8_t *text, size_t len, const uint
         if (fast) {
             size_t r = 0;
             const uint8_t *src = bs ? win + bs : text + tstart;
-            /* src may point into text (not a padded window copy): then 16
-             * bytes must lie before text + len, or the slower path runs */
-            const uintptr_t at = (uintptr_t)src, lo = (uintptr_t)text, hi = (uintptr_t)(text + len);
-            const int readable = at < lo || at >= hi || hi - at >= 16;
+            /* 16 bytes are readable at a start in the window (the window
+             * is read from text only where 80 bytes remain, else from a
+             * copy of RS_WIN + 16 bytes); the token in progress is read
+             * from text, where they may not be: then the slower path */
+            const int readable = bs != 0 || len - tstart >= 16;
             if (RS_LIKELY(e - s <= 16) && RS_LIKELY(readable))
                 r = RS_FN(emit16)(src, e - s, tok, fold, fl, ascii, 0);
             fl = RS_LIKELY(r) ? r : RS_FN(emit)(text, len, s, e, tok, fold, fl, fold_cap);
