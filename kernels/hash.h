@@ -12,9 +12,9 @@
  *     hash = mum(h ^ K2, K3)
  * A token of up to 16 bytes (nearly all of them) costs two multiplies in a
  * chain, where the word-at-a-time hash used before cost six (the AVX2
- * tokenizer is 14 % faster with this one, bench/RESULTS.md). K0's low byte is 0xFF, which
- * never begins a UTF-8 character, so lo ^ K0 is never zero for text (a zero
- * factor would drop the rest of the chunk). The value never reaches a
+ * tokenizer is 14 % faster with this one, bench/RESULTS.md). K0's low byte
+ * is 0xFF, which never begins a UTF-8 character, so lo ^ K0 is never zero
+ * for text (a zero factor would drop the rest of the chunk). The value never reaches a
  * report: reports are sorted by counts and names. It must still never
  * change between backends, since tables built by different backends are
  * merged; RS_HASH_P1, P2, rs_hash_rotl and rs_hash_fmix stay for the other

@@ -81,7 +81,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "hash.h"    /* rs_hash64, rs_hash_step, rs_hash_final, rs_hash_mum */
+#include "hash.h"    /* rs_hash64, rs_hash_step, rs_hash_final */
 #include "kernels.h" /* rs_tokens_t, rs_kernels_t */
 #include "unicode.h" /* rs_scalar_tokenize, rs_utf8_decode, rs_unicode_fold */
 
@@ -677,31 +677,30 @@ static inline size_t rs_simd_restart(const uint8_t *text, size_t len, size_t fro
     return len;
 }
 
-/* What rs_hash64 needs per length n = 0..16: its seed n * P1 with K1
- * (rs_hash_step) XORed in, and the masks of the bytes of each of the two
- * words. */
+/* What rs_hash64 needs per length n = 0..16: its seed n * P1 and the
+ * masks of the bytes of each of the two words. */
 typedef struct rs_simd_hlen {
     uint64_t seed, m0, m1;
 } rs_simd_hlen_t;
 
 static const rs_simd_hlen_t rs_simd_hlen[17] = {
-    {0 * RS_HASH_P1 ^ RS_HASH_K1, 0, 0},
-    {1 * RS_HASH_P1 ^ RS_HASH_K1, 0xFFULL, 0},
-    {2 * RS_HASH_P1 ^ RS_HASH_K1, 0xFFFFULL, 0},
-    {3 * RS_HASH_P1 ^ RS_HASH_K1, 0xFFFFFFULL, 0},
-    {4 * RS_HASH_P1 ^ RS_HASH_K1, 0xFFFFFFFFULL, 0},
-    {5 * RS_HASH_P1 ^ RS_HASH_K1, 0xFFFFFFFFFFULL, 0},
-    {6 * RS_HASH_P1 ^ RS_HASH_K1, 0xFFFFFFFFFFFFULL, 0},
-    {7 * RS_HASH_P1 ^ RS_HASH_K1, 0xFFFFFFFFFFFFFFULL, 0},
-    {8 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0},
-    {9 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0xFFULL},
-    {10 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0xFFFFULL},
-    {11 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0xFFFFFFULL},
-    {12 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0xFFFFFFFFULL},
-    {13 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0xFFFFFFFFFFULL},
-    {14 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0xFFFFFFFFFFFFULL},
-    {15 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, 0xFFFFFFFFFFFFFFULL},
-    {16 * RS_HASH_P1 ^ RS_HASH_K1, ~0ULL, ~0ULL},
+    {0 * RS_HASH_P1, 0, 0},
+    {1 * RS_HASH_P1, 0xFFULL, 0},
+    {2 * RS_HASH_P1, 0xFFFFULL, 0},
+    {3 * RS_HASH_P1, 0xFFFFFFULL, 0},
+    {4 * RS_HASH_P1, 0xFFFFFFFFULL, 0},
+    {5 * RS_HASH_P1, 0xFFFFFFFFFFULL, 0},
+    {6 * RS_HASH_P1, 0xFFFFFFFFFFFFULL, 0},
+    {7 * RS_HASH_P1, 0xFFFFFFFFFFFFFFULL, 0},
+    {8 * RS_HASH_P1, ~0ULL, 0},
+    {9 * RS_HASH_P1, ~0ULL, 0xFFULL},
+    {10 * RS_HASH_P1, ~0ULL, 0xFFFFULL},
+    {11 * RS_HASH_P1, ~0ULL, 0xFFFFFFULL},
+    {12 * RS_HASH_P1, ~0ULL, 0xFFFFFFFFULL},
+    {13 * RS_HASH_P1, ~0ULL, 0xFFFFFFFFFFULL},
+    {14 * RS_HASH_P1, ~0ULL, 0xFFFFFFFFFFFFULL},
+    {15 * RS_HASH_P1, ~0ULL, 0xFFFFFFFFFFFFFFULL},
+    {16 * RS_HASH_P1, ~0ULL, ~0ULL},
 };
 
 /* rs_hash64 of n bytes (n <= 16) whose first 8 are lo and next 8 hi
@@ -710,7 +709,7 @@ static const rs_simd_hlen_t rs_simd_hlen[17] = {
 static inline uint64_t rs_simd_hash16(uint64_t lo, uint64_t hi, size_t n)
 {
     const rs_simd_hlen_t *k = &rs_simd_hlen[n];
-    return rs_hash_final(rs_hash_mum((lo & k->m0) ^ RS_HASH_K0, (hi & k->m1) ^ k->seed));
+    return rs_hash_final(rs_hash_step(k->seed, lo & k->m0, hi & k->m1));
 }
 
 /* Append the token text[s..e) at tok, its folded bytes at fold + fl; return
